@@ -74,10 +74,10 @@ constexpr std::string_view to_string(EventField field) noexcept {
 /// A chunk of input events as parallel columns, already coded to the log's ids. Optional
 /// columns may be empty spans. Nothing is copied until `EventLog::append`.
 struct EventColumns {
-  std::span<const CustomerId> customer;     ///< Required; `missing_customer` marks a missing key.
+  std::span<const CustomerId> customer;     ///< Required; `no_customer` marks a missing key.
   std::span<const Timestamp> time;          ///< Required; `missing_time` marks a missing time.
-  std::span<const ChannelId> channel;       ///< Required; `missing_channel` marks a missing one.
-  std::span<const EventTypeId> event_type;  ///< Required; `missing_event_type` marks a missing one.
+  std::span<const ChannelId> channel;       ///< Required; `no_channel` marks a missing one.
+  std::span<const EventTypeId> event_type;  ///< Required; `no_event_type` marks a missing one.
   std::span<const double> value;            ///< Optional revenue (absent: 0).
   std::span<const double> cost;             ///< Optional own cost (NaN: use the channel's).
   std::span<const std::uint8_t> direction;  ///< Optional `Direction` (absent: inbound).
@@ -126,7 +126,7 @@ class EventLog {
   [[nodiscard]] const Dictionary& customers() const noexcept { return customers_; }
   /// Adds (or finds) a customer key and returns its id.
   CustomerId add_customer(std::string_view key) {
-    if (customers_.size() >= missing_customer && !customers_.contains(key))
+    if (customers_.size() >= no_customer && !customers_.contains(key))
       throw InvalidArgument("too many customers for 32-bit ids");
     return customers_.intern(key);
   }
@@ -159,18 +159,19 @@ class EventLog {
       }
       return static_cast<ChannelId>(id);
     }
-    if (channels_.size() >= missing_channel)
+    if (channels_.size() >= no_channel)
       throw InvalidArgument("too many channels: at most 254 are supported");
     channel_names_.intern(channel.name);
     channels_.push_back(channel);
     return static_cast<ChannelId>(channels_.size() - 1);
   }
   /// The id of the channel named `name`, adding it (with the standard kind for standard names)
-  /// unless channels are fixed; `missing_channel` for an unknown name when they are.
+  /// unless channels are fixed; `no_channel` for an unknown name when they are (callers
+  /// then reject the row as `unknown_channel`).
   ChannelId channel_for(std::string_view name) {
     if (auto id = channel_names_.find(name); id != Dictionary::npos)
       return static_cast<ChannelId>(id);
-    if (channels_fixed_) return missing_channel;
+    if (channels_fixed_) return no_channel;
     return add_channel(Channel{std::string(name), standard_channel_kind(name), std::nullopt});
   }
   /// The id of the channel named `name`; throws `NotFound` when absent.
@@ -198,18 +199,18 @@ class EventLog {
       }
       return static_cast<EventTypeId>(id);
     }
-    if (event_types_.size() >= missing_event_type)
+    if (event_types_.size() >= no_event_type)
       throw InvalidArgument("too many event types: at most 65534 are supported");
     event_type_names_.intern(type.name);
     event_types_.push_back(type);
     return static_cast<EventTypeId>(event_types_.size() - 1);
   }
   /// The id of the event type named `name`, adding it (standard names get their kind) unless
-  /// event types are fixed; `missing_event_type` for an unknown name when they are.
+  /// event types are fixed; `no_event_type` for an unknown name when they are.
   EventTypeId event_type_for(std::string_view name) {
     if (auto id = event_type_names_.find(name); id != Dictionary::npos)
       return static_cast<EventTypeId>(id);
-    if (event_types_fixed_) return missing_event_type;
+    if (event_types_fixed_) return no_event_type;
     return add_event_type(EventType{std::string(name), standard_event_kind(name)});
   }
   /// The id of the event type named `name`; throws `NotFound` when absent.
@@ -284,7 +285,7 @@ class EventLog {
           field = input.prior_rejection_field.empty()
                       ? EventField::customer
                       : static_cast<EventField>(input.prior_rejection_field[row]);
-        } else if (customer == missing_customer) {
+        } else if (customer == no_customer) {
           reason = RejectReason::missing_customer;
         } else if (customer >= customer_count) {
           throw InvalidArgument(where(input, EventField::customer, first_row + row) +
@@ -293,15 +294,12 @@ class EventLog {
           reason = RejectReason::missing_timestamp, field = EventField::time;
         } else if (!time_range_.contains(time)) {
           reason = RejectReason::timestamp_out_of_range, field = EventField::time;
-        } else if (channel == missing_channel) {
-          reason = channels_fixed_ ? RejectReason::unknown_channel : RejectReason::missing_channel;
-          field = EventField::channel;
+        } else if (channel == no_channel) {
+          reason = RejectReason::missing_channel, field = EventField::channel;
         } else if (channel >= channel_count) {
           reason = RejectReason::unknown_channel, field = EventField::channel;
-        } else if (event_type == missing_event_type) {
-          reason = event_types_fixed_ ? RejectReason::unknown_event_type
-                                      : RejectReason::missing_event_type;
-          field = EventField::event_type;
+        } else if (event_type == no_event_type) {
+          reason = RejectReason::missing_event_type, field = EventField::event_type;
         } else if (event_type >= event_type_count) {
           reason = RejectReason::unknown_event_type, field = EventField::event_type;
         } else if (!std::isfinite(value)) {
