@@ -219,6 +219,8 @@ class EventLog:
         if np.issubdtype(time.dtype, np.datetime64):
             time = time.astype("datetime64[ns]").view(np.int64)
         customer = _codes(customer, np.uint32, "customer")
+        if customer.max(initial=0) >= len(keys):  # a code naming no customer: a missing one
+            customer = np.where(customer < len(keys), customer, _NO_CUSTOMER).astype(np.uint32)
         channel = _codes(channel, np.uint8, "channel")
         event = _codes(event, np.uint16, "event")
         native.append(customer, np.ascontiguousarray(time, dtype=np.int64), channel, event,
@@ -531,7 +533,12 @@ class _Builder:
 
     def _names(self, column: pd.Series, name: str, fieldname: str, lookup: Any, dtype: type,
                missing: Any, unknown_reason: str, flag: Any) -> np.ndarray:
-        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            # Keep the categories' order (and unused categories) as the dictionary's order.
+            codes = column.cat.codes.to_numpy().astype(np.int64)
+            uniques = column.cat.categories
+        else:
+            codes, uniques = pd.factorize(column, use_na_sentinel=True)
         labels = [str(u) for u in pd.Index(uniques).tolist()]
         for i, label in enumerate(labels):
             if label.strip() == "":

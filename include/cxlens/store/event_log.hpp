@@ -14,6 +14,12 @@
 #include <type_traits>
 #include <vector>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+
+#include <cstdlib>
+#endif
+
 #include "cxlens/error.hpp"
 #include "cxlens/model/channel.hpp"
 #include "cxlens/model/event_type.hpp"
@@ -25,8 +31,9 @@
 
 namespace cxlens {
 
-/// Allocator that leaves new elements uninitialised, so growing a column for a chunk that is
-/// about to be written costs no extra pass over memory.
+/// Allocator for columns: leaves new elements uninitialised, so growing a column for a chunk
+/// that is about to be written costs no extra pass over memory, and asks Linux for huge pages
+/// on large buffers, which cuts the page faults of a first touch by 512x.
 template <class T>
 struct DefaultInitAllocator : std::allocator<T> {
   template <class U>
@@ -34,6 +41,34 @@ struct DefaultInitAllocator : std::allocator<T> {
     using other = DefaultInitAllocator<U>;
   };
   using std::allocator<T>::allocator;
+  DefaultInitAllocator() = default;
+  template <class U>
+  DefaultInitAllocator(const DefaultInitAllocator<U>&) noexcept {}  // NOLINT: rebinding copy
+
+  T* allocate(std::size_t count) {
+    const std::size_t bytes = count * sizeof(T);
+#if defined(__linux__)
+    constexpr std::size_t huge_page = std::size_t{1} << 21;
+    if (bytes >= 4 * huge_page) {
+      void* memory = nullptr;
+      if (posix_memalign(&memory, huge_page, bytes) != 0) throw std::bad_alloc();
+      madvise(memory, bytes, MADV_HUGEPAGE);
+      return static_cast<T*>(memory);
+    }
+#endif
+    return static_cast<T*>(::operator new (bytes, std::align_val_t{alignof(T)}));
+  }
+  void deallocate(T* memory, std::size_t count) noexcept {
+#if defined(__linux__)
+    if (count * sizeof(T) >= (std::size_t{4} << 21)) {
+      std::free(memory);
+      return;
+    }
+#endif
+    ::operator delete (memory, std::align_val_t{alignof(T)});
+    (void)count;
+  }
+
   template <class U>
   void construct(U* place) noexcept(std::is_nothrow_default_constructible_v<U>) {
     ::new (static_cast<void*>(place)) U;
@@ -41,6 +76,10 @@ struct DefaultInitAllocator : std::allocator<T> {
   template <class U, class... Args>
   void construct(U* place, Args&&... args) {
     ::new (static_cast<void*>(place)) U(std::forward<Args>(args)...);
+  }
+  template <class U>
+  friend bool operator==(const DefaultInitAllocator&, const DefaultInitAllocator<U>&) noexcept {
+    return true;
   }
 };
 
@@ -259,6 +298,51 @@ class EventLog {
     const auto channel_count = channels_.size();
     const auto event_type_count = event_types_.size();
     const auto customer_count = customers_.size();
+    if (all_rows_valid(input)) {
+      // Clean data, the common case: whole-column copies at memory speed.
+      copy_into(customer_, old_size, input.customer);
+      copy_into(time_, old_size, input.time);
+      copy_into(channel_, old_size, input.channel);
+      copy_into(event_type_, old_size, input.event_type);
+      if (input.value.empty())
+        std::fill(value_.begin() + static_cast<std::ptrdiff_t>(old_size), value_.end(), 0.0);
+      else
+        copy_into(value_, old_size, input.value);
+      std::uint8_t* flags = flags_.data() + old_size;
+      if (input.direction.empty() && input.offering.empty()) {
+        std::memset(flags, 0, rows);
+      } else {
+        for (std::size_t row = 0; row < rows; ++row)
+          flags[row] =
+              static_cast<std::uint8_t>((input.direction.empty() ? 0 : input.direction[row]) |
+                                        (input.offering.empty() ? 0 : input.offering[row]) << 1);
+      }
+      if (want_cost) {
+        if (input.cost.empty())
+          std::fill(cost_.begin() + static_cast<std::ptrdiff_t>(old_size), cost_.end(),
+                    std::nan(""));
+        else
+          copy_into(cost_, old_size, input.cost);
+      }
+      if (want_case) {
+        if (input.case_id.empty())
+          std::fill(case_id_.begin() + static_cast<std::ptrdiff_t>(old_size), case_id_.end(),
+                    no_case);
+        else
+          copy_into(case_id_, old_size, input.case_id);
+      }
+      if (want_score) {
+        if (input.score.empty())
+          std::fill(score_.begin() + static_cast<std::ptrdiff_t>(old_size), score_.end(),
+                    std::nanf(""));
+        else
+          copy_into(score_, old_size, input.score);
+      }
+      report.rows_accepted = rows;
+      if (rows != 0) finalized_ = false;
+      rejections_.merge(report);
+      return report;
+    }
     for (std::size_t row = 0; row < rows; ++row) {
       RejectReason reason = RejectReason::none;
       EventField field = EventField::customer;
@@ -449,7 +533,7 @@ class EventLog {
     }
     std::partial_sum(offsets_.begin(), offsets_.end(), offsets_.begin());
     if (!sorted) {
-      // Counting sort by customer (stable, O(n)), then a stable sort by time only inside the
+      // Counting sort by customer (stable, O(n)); then a stable sort by time only inside the
       // customers whose events arrived out of time order.
       Column<std::uint32_t> order(n);
       {
@@ -457,28 +541,44 @@ class EventLog {
         for (std::size_t i = 0; i < n; ++i)
           order[next[customer_[i]]++] = static_cast<std::uint32_t>(i);
       }
+      // The sorted customer column is each id repeated over its segment: no gather needed.
+      for (std::size_t c = 0; c < customer_count; ++c)
+        std::fill(customer_.begin() + static_cast<std::ptrdiff_t>(offsets_[c]),
+                  customer_.begin() + static_cast<std::ptrdiff_t>(offsets_[c + 1]),
+                  static_cast<CustomerId>(c));
+      Column<unsigned char> scratch(n * sizeof(double));
+      // Time first, so customers with events out of time order show up in a sequential scan.
+      gather(time_, order, scratch);
+      std::vector<std::uint32_t> local;
+      Column<std::uint32_t> order_copy;
+      Column<Timestamp> time_copy;
       for (std::size_t c = 0; c < customer_count; ++c) {
-        auto* begin = order.data() + offsets_[c];
-        auto* end = order.data() + offsets_[c + 1];
-        bool in_order = true;
-        for (auto* it = begin; it + 1 < end; ++it)
-          if (time_[it[1]] < time_[it[0]]) {
-            in_order = false;
-            break;
-          }
-        if (!in_order)
-          std::stable_sort(begin, end,
-                           [&](std::uint32_t a, std::uint32_t b) { return time_[a] < time_[b]; });
+        const std::size_t begin = offsets_[c], end = offsets_[c + 1];
+        if (std::is_sorted(time_.begin() + static_cast<std::ptrdiff_t>(begin),
+                           time_.begin() + static_cast<std::ptrdiff_t>(end)))
+          continue;
+        const std::size_t count = end - begin;
+        local.resize(count);
+        std::iota(local.begin(), local.end(), 0u);
+        std::stable_sort(local.begin(), local.end(), [&](std::uint32_t a, std::uint32_t b) {
+          return time_[begin + a] < time_[begin + b];
+        });
+        order_copy.assign(order.begin() + static_cast<std::ptrdiff_t>(begin),
+                          order.begin() + static_cast<std::ptrdiff_t>(end));
+        time_copy.assign(time_.begin() + static_cast<std::ptrdiff_t>(begin),
+                         time_.begin() + static_cast<std::ptrdiff_t>(end));
+        for (std::size_t k = 0; k < count; ++k) {
+          order[begin + k] = order_copy[local[k]];
+          time_[begin + k] = time_copy[local[k]];
+        }
       }
-      permute(customer_, order);
-      permute(time_, order);
-      permute(value_, order);
-      permute(event_type_, order);
-      permute(channel_, order);
-      permute(flags_, order);
-      if (!cost_.empty()) permute(cost_, order);
-      if (!case_id_.empty()) permute(case_id_, order);
-      if (!score_.empty()) permute(score_, order);
+      gather(value_, order, scratch);
+      gather(event_type_, order, scratch);
+      gather(channel_, order, scratch);
+      gather(flags_, order, scratch);
+      if (!cost_.empty()) gather(cost_, order, scratch);
+      if (!case_id_.empty()) gather(case_id_, order, scratch);
+      if (!score_.empty()) gather(score_, order, scratch);
     }
     customer_event_counts_size_ = customer_count;
     finalized_ = true;
@@ -532,12 +632,70 @@ class EventLog {
   }
 
  private:
+  /// Reorders `column` so element i becomes element `order[i]`, through reusable scratch
+  /// memory (fresh memory for every column would cost a page fault per 4 KiB).
   template <class T>
-  static void permute(Column<T>& column, const Column<std::uint32_t>& order) {
-    Column<T> sorted(column.size());
-    for (std::size_t i = 0; i < order.size(); ++i)
-      sorted[i] = column[order[i]];
-    column.swap(sorted);
+  static void gather(Column<T>& column, const Column<std::uint32_t>& order,
+                     Column<unsigned char>& scratch) {
+    static_assert(std::is_trivially_copyable_v<T> && sizeof(T) <= sizeof(double));
+    T* sorted = reinterpret_cast<T*>(scratch.data());
+    const T* source = column.data();
+    const std::size_t n = order.size();
+    for (std::size_t i = 0; i < n; ++i)
+      sorted[i] = source[order[i]];
+    std::memcpy(column.data(), sorted, n * sizeof(T));
+  }
+
+  template <class T>
+  static void copy_into(Column<T>& column, std::size_t at, std::span<const T> source) {
+    if (!source.empty()) std::memcpy(column.data() + at, source.data(), source.size() * sizeof(T));
+  }
+
+  /// Whether every row of the chunk passes every check, computed column by column with
+  /// branch-free reductions the compiler vectorises. Rows are looked at one by one only when
+  /// this says no.
+  bool all_rows_valid(const EventColumns& input) const noexcept {
+    const std::size_t rows = input.customer.size();
+    bool bad = false;
+    for (auto reason : input.prior_rejection)
+      bad |= reason != RejectReason::none;
+    CustomerId max_customer = 0;
+    for (auto customer : input.customer)
+      max_customer = std::max(max_customer, customer);
+    bad |= rows != 0 && max_customer >= customers_.size();
+    Timestamp first = std::numeric_limits<Timestamp>::max(),
+              last = std::numeric_limits<Timestamp>::min();
+    for (auto time : input.time)
+      first = std::min(first, time), last = std::max(last, time);
+    bad |= rows != 0 && !(time_range_.contains(first) && time_range_.contains(last));
+    ChannelId max_channel = 0;
+    for (auto channel : input.channel)
+      max_channel = std::max(max_channel, channel);
+    bad |= rows != 0 && max_channel >= channels_.size();
+    EventTypeId max_type = 0;
+    for (auto type : input.event_type)
+      max_type = std::max(max_type, type);
+    bad |= rows != 0 && max_type >= event_types_.size();
+    // A double is finite unless all its exponent bits are set.
+    std::uint64_t non_finite = 0;
+    for (double value : input.value) {
+      std::uint64_t bits;
+      std::memcpy(&bits, &value, sizeof bits);
+      non_finite |=
+          static_cast<std::uint64_t>((bits & 0x7FF0000000000000ull) == 0x7FF0000000000000ull);
+    }
+    bad |= non_finite != 0;
+    for (double cost : input.cost)
+      bad |= cost < 0 || std::isinf(cost);
+    std::uint8_t max_direction = 0, max_offering = 0;
+    for (auto direction : input.direction)
+      max_direction = std::max(max_direction, direction);
+    for (auto offering : input.offering)
+      max_offering = std::max(max_offering, offering);
+    bad |= max_direction > 1 || max_offering >= offering_dimension_count;
+    for (float score : input.score)
+      bad |= std::isinf(score);
+    return !bad;
   }
 
   void resize_columns(std::size_t count, bool with_cost, bool with_case, bool with_score) {
