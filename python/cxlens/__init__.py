@@ -19,7 +19,8 @@ from ._core import (
     hash_identity_key,
     hash_identity_key64,
 )
-from .store import Channel, EventLog, RejectionReport
+from .model import Channel
+from .store import EventLog, RejectionReport
 
 __all__ = [
     "__version__",

@@ -15,8 +15,9 @@ import pandas as pd
 
 from . import _core
 from ._core import ColumnTypeError, NotFound
+from .model import Channel, standard_channel_kind, standard_event_kind
 
-__all__ = ["EventLog", "RejectionReport", "Channel"]
+__all__ = ["EventLog", "RejectionReport"]
 
 _REASONS = _core.reject_reasons()
 _REASON_CODE = {name: code for code, name in enumerate(_REASONS)}
@@ -29,19 +30,6 @@ _NO_CUSTOMER = np.uint32(0xFFFFFFFF)
 _NO_CHANNEL = np.uint8(0xFF)
 _NO_EVENT_TYPE = np.uint16(0xFFFF)
 _NO_CASE = np.uint32(0xFFFFFFFF)
-
-
-@dataclass(frozen=True)
-class Channel:
-    """A channel declaration: name, kind and cost per contact (``None``: unknown).
-
-    Kinds: ``assisted`` (call center, store, agent chat), ``self_service`` (web, app, IVR),
-    ``outbound`` (email, SMS, push, mail), ``community``, ``unknown``.
-    """
-
-    name: str
-    kind: str = "unknown"
-    cost_per_contact: float | None = None
 
 
 @dataclass
@@ -207,11 +195,11 @@ class EventLog:
                 len(customers) and all(isinstance(k, (int, np.integer)) for k in customers)):
             native.set_integer_customer_keys(True)
         for spec in channels:
-            c = spec if isinstance(spec, Channel) else Channel(str(spec), _standard_kind(str(spec)))
+            c = spec if isinstance(spec, Channel) else Channel(str(spec), standard_channel_kind(str(spec)))
             native.add_channel(c.name, c.kind, c.cost_per_contact)
         native.set_channels_fixed(True)
         kinds = event_types if isinstance(event_types, Mapping) else {
-            name: _standard_event_kind(name) for name in event_types}
+            name: standard_event_kind(name) for name in event_types}
         for name, kind in kinds.items():
             native.add_event_type(str(name), kind)
         native.set_event_types_fixed(True)
@@ -409,14 +397,6 @@ class EventLog:
 
 # ---- helpers -------------------------------------------------------------------------------
 
-def _standard_kind(name: str) -> str:
-    return {n: k for n, k in _core.standard_channels()}.get(name, "unknown")
-
-
-def _standard_event_kind(name: str) -> str:
-    return name if name in _core.event_kinds() else "other"
-
-
 def _codes(array: np.ndarray, dtype: type, name: str) -> np.ndarray:
     array = np.asarray(array)
     if not np.issubdtype(array.dtype, np.integer):
@@ -566,14 +546,14 @@ def _channel_specs(channels: Any) -> list[Channel]:
         specs = []
         for name, spec in channels.items():
             if isinstance(spec, Mapping):
-                specs.append(Channel(str(name), spec.get("kind", _standard_kind(str(name))),
+                specs.append(Channel(str(name), spec.get("kind", standard_channel_kind(str(name))),
                                      spec.get("cost_per_contact")))
             elif isinstance(spec, Channel):
                 specs.append(spec)
             else:
                 specs.append(Channel(str(name), str(spec)))
         return specs
-    return [c if isinstance(c, Channel) else Channel(str(c), _standard_kind(str(c)))
+    return [c if isinstance(c, Channel) else Channel(str(c), standard_channel_kind(str(c)))
             for c in channels]
 
 
