@@ -20,18 +20,18 @@ inline constexpr std::uint16_t probabilistic_rule = std::numeric_limits<std::uin
 
 /// A link between two records: an edge of the identity graph.
 struct Link {
-  std::uint32_t a = 0;                     ///< One record.
-  std::uint32_t b = 0;                     ///< The other record.
-  double weight = 0;                       ///< Match weight; deterministic links: +infinity.
+  std::uint32_t a = 0;                      ///< One record.
+  std::uint32_t b = 0;                      ///< The other record.
+  double weight = 0;                        ///< Match weight; deterministic links: +infinity.
   std::uint16_t rule = probabilistic_rule;  ///< Deterministic rule index, or probabilistic.
   friend bool operator==(const Link&, const Link&) = default;
 };
 
 /// A connected component the size guard cut into pieces. Holds sizes only.
 struct CutCluster {
-  std::uint32_t first_record = 0;  ///< Lowest record index of the component (to find it).
-  std::uint32_t size = 0;          ///< Records in the component before the cut.
-  std::uint32_t pieces = 0;        ///< Clusters it became.
+  std::uint32_t first_record = 0;   ///< Lowest record index of the component (to find it).
+  std::uint32_t size = 0;           ///< Records in the component before the cut.
+  std::uint32_t pieces = 0;         ///< Clusters it became.
   std::uint32_t links_dropped = 0;  ///< Links not followed.
   friend bool operator==(const CutCluster&, const CutCluster&) = default;
 };
@@ -89,11 +89,11 @@ inline Clustering cluster_links(std::size_t n, std::span<const Link> links,
     if (link.a != link.b) boost::add_edge(link.a, link.b, graph);
   }
   std::vector<std::uint32_t> component(n);
-  const auto count = n == 0 ? 0u
-                            : static_cast<std::uint32_t>(boost::connected_components(
-                                  graph, boost::make_iterator_property_map(
-                                             component.begin(),
-                                             boost::get(boost::vertex_index, graph))));
+  const auto count =
+      n == 0 ? 0u
+             : static_cast<std::uint32_t>(boost::connected_components(
+                   graph, boost::make_iterator_property_map(
+                              component.begin(), boost::get(boost::vertex_index, graph))));
   Clustering result;
   std::vector<std::uint32_t> label(n);
   if (max_cluster_size > 0) {
@@ -138,13 +138,12 @@ inline Clustering cluster_links(std::size_t n, std::span<const Link> links,
         auto& r = roots[c];
         std::sort(r.begin(), r.end());
         r.erase(std::unique(r.begin(), r.end()), r.end());
-        result.cuts.push_back({first[c], size[c], static_cast<std::uint32_t>(r.size()),
-                               dropped[c]});
+        result.cuts.push_back(
+            {first[c], size[c], static_cast<std::uint32_t>(r.size()), dropped[c]});
       }
-      std::sort(result.cuts.begin(), result.cuts.end(),
-                [](const CutCluster& x, const CutCluster& y) {
-                  return x.first_record < y.first_record;
-                });
+      std::sort(
+          result.cuts.begin(), result.cuts.end(),
+          [](const CutCluster& x, const CutCluster& y) { return x.first_record < y.first_record; });
       // Relabel: non-oversized keep their component, oversized use count + root.
       for (std::uint32_t i = 0; i < n; ++i)
         label[i] = oversized[component[i]] ? count + sets.find(i) : component[i];

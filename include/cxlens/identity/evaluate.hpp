@@ -24,15 +24,15 @@ struct PairQuality {
 
 /// Cluster quality: the pairs clusters imply, B-cubed, and exactly recovered entities.
 struct ClusterQuality {
-  PairQuality pairs;                 ///< Pairwise measures over every pair inside a cluster.
-  double bcubed_precision = 0;       ///< Mean over records of the share of its cluster that is
-                                     ///< its entity.
-  double bcubed_recall = 0;          ///< Mean over records of the share of its entity that is
-                                     ///< in its cluster.
-  double bcubed_f1 = 0;              ///< Harmonic mean of the two.
-  double exact_entities = 0;         ///< Share of true entities recovered as exactly one cluster.
-  std::uint64_t clusters = 0;        ///< Predicted clusters.
-  std::uint64_t entities = 0;        ///< True entities.
+  PairQuality pairs;            ///< Pairwise measures over every pair inside a cluster.
+  double bcubed_precision = 0;  ///< Mean over records of the share of its cluster that is
+                                ///< its entity.
+  double bcubed_recall = 0;     ///< Mean over records of the share of its entity that is
+                                ///< in its cluster.
+  double bcubed_f1 = 0;         ///< Harmonic mean of the two.
+  double exact_entities = 0;    ///< Share of true entities recovered as exactly one cluster.
+  std::uint64_t clusters = 0;   ///< Predicted clusters.
+  std::uint64_t entities = 0;   ///< True entities.
 };
 
 namespace detail {
@@ -66,8 +66,8 @@ inline PairQuality evaluate_pairs(std::span<const std::uint32_t> first,
     (side.empty() || side[i] == 0 ? counts.first : counts.second) += 1;
   }
   for (const auto& [id, counts] : entity)
-    quality.true_pairs += side.empty() ? counts.first * (counts.first - 1) / 2
-                                       : counts.first * counts.second;
+    quality.true_pairs +=
+        side.empty() ? counts.first * (counts.first - 1) / 2 : counts.first * counts.second;
   std::vector<std::uint64_t> pairs;
   pairs.reserve(first.size());
   for (std::size_t i = 0; i < first.size(); ++i) {

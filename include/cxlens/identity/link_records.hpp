@@ -17,26 +17,26 @@ namespace cxlens::identity {
 /// A deterministic rule's groups that the cluster-size guard refused (a key shared by more
 /// records than a cluster may hold). Sizes only.
 struct SharedKeyGuard {
-  std::uint16_t rule = 0;        ///< Index of the deterministic rule.
-  std::size_t groups = 0;        ///< Groups of equal keys left unlinked.
-  std::size_t records = 0;       ///< Records in them.
-  std::size_t largest = 0;       ///< Records in the largest.
+  std::uint16_t rule = 0;   ///< Index of the deterministic rule.
+  std::size_t groups = 0;   ///< Groups of equal keys left unlinked.
+  std::size_t records = 0;  ///< Records in them.
+  std::size_t largest = 0;  ///< Records in the largest.
   friend bool operator==(const SharedKeyGuard&, const SharedKeyGuard&) = default;
 };
 
 /// Everything a linkage run found.
 struct LinkageResult {
-  LinkageModel model;           ///< The fitted model.
-  std::vector<Link> links;      ///< Deterministic links, then probabilistic ones at or above
-                                ///< the threshold (each pair once).
+  LinkageModel model;               ///< The fitted model.
+  std::vector<Link> links;          ///< Deterministic links, then probabilistic ones at or above
+                                    ///< the threshold (each pair once).
   std::vector<double> probability;  ///< Match probability of each link (1 for deterministic).
-  std::vector<std::size_t> links_by_rule;  ///< Links per deterministic rule.
-  std::size_t probabilistic_links = 0;     ///< Links from the model.
-  std::size_t candidate_pairs = 0;         ///< Pairs compared.
-  std::uint64_t skipped_blocks = 0;        ///< Blocks over `max_block_size`, left out.
+  std::vector<std::size_t> links_by_rule;   ///< Links per deterministic rule.
+  std::size_t probabilistic_links = 0;      ///< Links from the model.
+  std::size_t candidate_pairs = 0;          ///< Pairs compared.
+  std::uint64_t skipped_blocks = 0;         ///< Blocks over `max_block_size`, left out.
   std::uint64_t skipped_block_records = 0;  ///< Records in them.
   std::vector<SharedKeyGuard> shared_keys;  ///< Deterministic groups refused by the guard.
-  Clustering clustering;                   ///< Records grouped into entities.
+  Clustering clustering;                    ///< Records grouped into entities.
 };
 
 /// Links between records equal on every attribute of each deterministic rule: each group of

@@ -388,21 +388,21 @@ inline CandidatePairs candidate_pairs(const Records& records,
 /// The m and u probabilities of one attribute's levels, indexed by level code (index 0, the
 /// missing level, is unused and holds 1).
 struct AttributeModel {
-  std::vector<double> m;  ///< P(level | the records are the same entity).
-  std::vector<double> u;  ///< P(level | they are not).
-  double u_exact = 0;     ///< P(exact agreement | not the same), before term frequencies.
+  std::vector<double> m;     ///< P(level | the records are the same entity).
+  std::vector<double> u;     ///< P(level | they are not).
+  double u_exact = 0;        ///< P(exact agreement | not the same), before term frequencies.
   bool m_estimated = false;  ///< Whether m came from EM (else from the default start values).
   friend bool operator==(const AttributeModel&, const AttributeModel&) = default;
 };
 
 /// A fitted Fellegi–Sunter model.
 struct LinkageModel {
-  std::vector<Comparison> comparisons;   ///< How each attribute is compared.
+  std::vector<Comparison> comparisons;     ///< How each attribute is compared.
   std::vector<AttributeModel> attributes;  ///< m and u of each attribute's levels.
-  double prior = 0;  ///< P(two random records are the same entity).
-  double total_pairs = 0;  ///< Number of record pairs the prior is over.
-  std::size_t em_iterations = 0;  ///< EM iterations over all rules.
-  bool converged = true;          ///< Whether every EM run reached its tolerance.
+  double prior = 0;                        ///< P(two random records are the same entity).
+  double total_pairs = 0;                  ///< Number of record pairs the prior is over.
+  std::size_t em_iterations = 0;           ///< EM iterations over all rules.
+  bool converged = true;                   ///< Whether every EM run reached its tolerance.
   /// Term frequencies per attribute: share of records (with a value) holding each code.
   std::vector<std::vector<double>> frequency;
   friend bool operator==(const LinkageModel&, const LinkageModel&) = default;
@@ -415,15 +415,15 @@ struct LinkageSettings {
   /// Deterministic rules: records equal on every listed attribute are linked before the
   /// probabilistic model runs (e.g. {email}, {loyalty number}).
   std::vector<std::vector<std::size_t>> deterministic;
-  double threshold = 0.5;                  ///< Link pairs whose match probability reaches this.
-  std::size_t max_block_size = 5000;       ///< Larger blocks are skipped (and reported).
-  std::size_t max_cluster_size = 0;        ///< Guard: largest cluster allowed (0: none).
-  std::size_t u_samples = 1'000'000;       ///< Random pairs sampled for u probabilities.
-  std::uint64_t seed = 0;                  ///< Seed of the random-pair sample.
-  unsigned threads = 0;                    ///< Worker threads (0: hardware concurrency).
-  std::size_t max_em_iterations = 200;     ///< EM iteration cap per run.
-  double em_tolerance = 1e-7;              ///< EM stops when no m moves more than this.
-  double fixed_prior = 0;                  ///< If > 0, the prior to use instead of estimating.
+  double threshold = 0.5;               ///< Link pairs whose match probability reaches this.
+  std::size_t max_block_size = 5000;    ///< Larger blocks are skipped (and reported).
+  std::size_t max_cluster_size = 0;     ///< Guard: largest cluster allowed (0: none).
+  std::size_t u_samples = 300'000;      ///< Random pairs sampled for u probabilities.
+  std::uint64_t seed = 0;               ///< Seed of the random-pair sample.
+  unsigned threads = 0;                 ///< Worker threads (0: hardware concurrency).
+  std::size_t max_em_iterations = 200;  ///< EM iteration cap per run.
+  double em_tolerance = 1e-7;           ///< EM stops when no m moves more than this.
+  double fixed_prior = 0;               ///< If > 0, the prior to use instead of estimating.
 };
 
 namespace detail {
@@ -699,7 +699,8 @@ inline LinkageModel train(const Records& records, const CandidatePairs& candidat
   std::vector<std::uint8_t> leftover(attributes, 0);
   bool any_leftover = false;
   for (std::size_t k = 0; k < attributes; ++k)
-    if (!comparisons[k].levels.empty() && sum_m_weights[k] == 0) leftover[k] = 1, any_leftover = true;
+    if (!comparisons[k].levels.empty() && sum_m_weights[k] == 0)
+      leftover[k] = 1, any_leftover = true;
   if (any_leftover && !candidates.patterns.empty()) {
     std::vector<std::uint8_t> active(attributes, 0);
     for (std::size_t k = 0; k < attributes; ++k)

@@ -18,10 +18,10 @@ namespace cxlens::identity {
 /// each distinct value has a code, 0 is "missing", and `count` says how many records hold each
 /// code (the term frequencies).
 struct Attribute {
-  std::string name;                  ///< The attribute's name (a column or model field).
-  std::vector<std::uint32_t> code;   ///< Value code of each record; 0: missing or blocked.
-  Dictionary values;                 ///< Distinct values by code; code 0 is "".
-  std::vector<std::uint32_t> count;  ///< Records holding each code (`count[0]`: missing).
+  std::string name;                   ///< The attribute's name (a column or model field).
+  std::vector<std::uint32_t> code;    ///< Value code of each record; 0: missing or blocked.
+  Dictionary values;                  ///< Distinct values by code; code 0 is "".
+  std::vector<std::uint32_t> count;   ///< Records holding each code (`count[0]`: missing).
   std::vector<std::uint8_t> blocked;  ///< 1 for codes blocked by a guard (see `block_values`).
 
   /// Appends a record's (normalised) value; "" and blocked values are missing.
@@ -85,11 +85,11 @@ inline Records make_records(const std::vector<std::string>& names,
 
 /// What a guard on values did to one attribute. Holds counts only, never values.
 struct ValueGuardReport {
-  std::string attribute;               ///< The attribute guarded.
-  std::size_t listed_values = 0;       ///< Values on the block list that occurred.
-  std::size_t shared_values = 0;       ///< Values blocked for being held by too many records.
-  std::size_t records_affected = 0;    ///< Records whose value was blocked (now missing).
-  std::size_t largest_shared = 0;      ///< Records holding the most widely shared blocked value.
+  std::string attribute;             ///< The attribute guarded.
+  std::size_t listed_values = 0;     ///< Values on the block list that occurred.
+  std::size_t shared_values = 0;     ///< Values blocked for being held by too many records.
+  std::size_t records_affected = 0;  ///< Records whose value was blocked (now missing).
+  std::size_t largest_shared = 0;    ///< Records holding the most widely shared blocked value.
   friend bool operator==(const ValueGuardReport&, const ValueGuardReport&) = default;
 };
 
@@ -97,8 +97,7 @@ struct ValueGuardReport {
 /// shared phone or `test@test.com`) and, when `max_records_per_value` > 0, any value held by
 /// more records than that (a key shared by that many records cannot identify one person).
 /// Blocked values become missing, so they neither block, nor match, nor count as agreement.
-inline ValueGuardReport block_values(Attribute& attribute,
-                                     const std::vector<std::string>& listed,
+inline ValueGuardReport block_values(Attribute& attribute, const std::vector<std::string>& listed,
                                      std::size_t max_records_per_value = 0) {
   ValueGuardReport report;
   report.attribute = attribute.name;

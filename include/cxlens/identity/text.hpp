@@ -184,42 +184,42 @@ inline std::string fold_text(std::string_view text) {
 /// normaliser when asked. Keys and values are folded text.
 inline const std::unordered_map<std::string_view, std::string_view>& default_nicknames() {
   static const std::unordered_map<std::string_view, std::string_view> table{
-      {"abby", "abigail"},     {"alex", "alexander"},  {"al", "albert"},
-      {"andy", "andrew"},      {"drew", "andrew"},     {"tony", "anthony"},
-      {"ben", "benjamin"},     {"benny", "benjamin"},  {"bill", "william"},
-      {"billy", "william"},    {"will", "william"},    {"willy", "william"},
-      {"liam", "william"},     {"bob", "robert"},      {"bobby", "robert"},
-      {"rob", "robert"},       {"robbie", "robert"},   {"bert", "robert"},
-      {"cathy", "catherine"},  {"kate", "catherine"},  {"katie", "catherine"},
-      {"kathy", "katherine"},  {"chris", "christopher"}, {"dan", "daniel"},
-      {"danny", "daniel"},     {"dave", "david"},      {"davy", "david"},
-      {"di", "diana"},         {"ed", "edward"},       {"eddie", "edward"},
-      {"ted", "edward"},       {"liz", "elizabeth"},   {"beth", "elizabeth"},
-      {"betty", "elizabeth"},  {"lizzie", "elizabeth"}, {"eliza", "elizabeth"},
-      {"fred", "frederick"},   {"freddie", "frederick"}, {"gabe", "gabriel"},
-      {"greg", "gregory"},     {"harry", "henry"},     {"hank", "henry"},
-      {"jim", "james"},        {"jimmy", "james"},     {"jamie", "james"},
-      {"jen", "jennifer"},     {"jenny", "jennifer"},  {"jess", "jessica"},
-      {"jessie", "jessica"},   {"joe", "joseph"},      {"joey", "joseph"},
-      {"jon", "jonathan"},     {"johnny", "john"},     {"jack", "john"},
-      {"josh", "joshua"},      {"kim", "kimberly"},    {"larry", "lawrence"},
-      {"matt", "matthew"},     {"maggie", "margaret"}, {"meg", "margaret"},
-      {"peggy", "margaret"},   {"mike", "michael"},    {"mikey", "michael"},
-      {"mick", "michael"},     {"nick", "nicholas"},   {"nicky", "nicholas"},
-      {"pat", "patrick"},      {"patty", "patricia"},  {"trish", "patricia"},
-      {"pete", "peter"},       {"phil", "philip"},     {"rick", "richard"},
-      {"ricky", "richard"},    {"rich", "richard"},    {"dick", "richard"},
-      {"ron", "ronald"},       {"ronnie", "ronald"},   {"sam", "samuel"},
-      {"sammy", "samuel"},     {"sandy", "sandra"},    {"steve", "stephen"},
-      {"stevie", "stephen"},   {"sue", "susan"},       {"susie", "susan"},
-      {"tom", "thomas"},       {"tommy", "thomas"},    {"tim", "timothy"},
-      {"timmy", "timothy"},    {"vicky", "victoria"},  {"tori", "victoria"},
-      {"zach", "zachary"},     {"zack", "zachary"},    {"nate", "nathan"},
-      {"charlie", "charles"},  {"chuck", "charles"},   {"doug", "douglas"},
-      {"ken", "kenneth"},      {"kenny", "kenneth"},   {"len", "leonard"},
-      {"leo", "leonard"},      {"max", "maximilian"},  {"mo", "maurice"},
-      {"ray", "raymond"},      {"russ", "russell"},    {"stan", "stanley"},
-      {"theo", "theodore"},    {"val", "valerie"},     {"walt", "walter"}};
+      {"abby", "abigail"},    {"alex", "alexander"},    {"al", "albert"},
+      {"andy", "andrew"},     {"drew", "andrew"},       {"tony", "anthony"},
+      {"ben", "benjamin"},    {"benny", "benjamin"},    {"bill", "william"},
+      {"billy", "william"},   {"will", "william"},      {"willy", "william"},
+      {"liam", "william"},    {"bob", "robert"},        {"bobby", "robert"},
+      {"rob", "robert"},      {"robbie", "robert"},     {"bert", "robert"},
+      {"cathy", "catherine"}, {"kate", "catherine"},    {"katie", "catherine"},
+      {"kathy", "katherine"}, {"chris", "christopher"}, {"dan", "daniel"},
+      {"danny", "daniel"},    {"dave", "david"},        {"davy", "david"},
+      {"di", "diana"},        {"ed", "edward"},         {"eddie", "edward"},
+      {"ted", "edward"},      {"liz", "elizabeth"},     {"beth", "elizabeth"},
+      {"betty", "elizabeth"}, {"lizzie", "elizabeth"},  {"eliza", "elizabeth"},
+      {"fred", "frederick"},  {"freddie", "frederick"}, {"gabe", "gabriel"},
+      {"greg", "gregory"},    {"harry", "henry"},       {"hank", "henry"},
+      {"jim", "james"},       {"jimmy", "james"},       {"jamie", "james"},
+      {"jen", "jennifer"},    {"jenny", "jennifer"},    {"jess", "jessica"},
+      {"jessie", "jessica"},  {"joe", "joseph"},        {"joey", "joseph"},
+      {"jon", "jonathan"},    {"johnny", "john"},       {"jack", "john"},
+      {"josh", "joshua"},     {"kim", "kimberly"},      {"larry", "lawrence"},
+      {"matt", "matthew"},    {"maggie", "margaret"},   {"meg", "margaret"},
+      {"peggy", "margaret"},  {"mike", "michael"},      {"mikey", "michael"},
+      {"mick", "michael"},    {"nick", "nicholas"},     {"nicky", "nicholas"},
+      {"pat", "patrick"},     {"patty", "patricia"},    {"trish", "patricia"},
+      {"pete", "peter"},      {"phil", "philip"},       {"rick", "richard"},
+      {"ricky", "richard"},   {"rich", "richard"},      {"dick", "richard"},
+      {"ron", "ronald"},      {"ronnie", "ronald"},     {"sam", "samuel"},
+      {"sammy", "samuel"},    {"sandy", "sandra"},      {"steve", "stephen"},
+      {"stevie", "stephen"},  {"sue", "susan"},         {"susie", "susan"},
+      {"tom", "thomas"},      {"tommy", "thomas"},      {"tim", "timothy"},
+      {"timmy", "timothy"},   {"vicky", "victoria"},    {"tori", "victoria"},
+      {"zach", "zachary"},    {"zack", "zachary"},      {"nate", "nathan"},
+      {"charlie", "charles"}, {"chuck", "charles"},     {"doug", "douglas"},
+      {"ken", "kenneth"},     {"kenny", "kenneth"},     {"len", "leonard"},
+      {"leo", "leonard"},     {"max", "maximilian"},    {"mo", "maurice"},
+      {"ray", "raymond"},     {"russ", "russell"},      {"stan", "stanley"},
+      {"theo", "theodore"},   {"val", "valerie"},       {"walt", "walter"}};
   return table;
 }
 
@@ -265,8 +265,8 @@ inline std::string normalize_email(std::string_view text, bool provider_rules = 
     return {};
   if (provider_rules) {
     static constexpr std::array<std::string_view, 9> plus_domains{
-        "gmail.com", "googlemail.com", "outlook.com",  "hotmail.com",    "live.com",
-        "icloud.com", "me.com",        "fastmail.com", "protonmail.com"};
+        "gmail.com",  "googlemail.com", "outlook.com",  "hotmail.com",   "live.com",
+        "icloud.com", "me.com",         "fastmail.com", "protonmail.com"};
     if (std::find(plus_domains.begin(), plus_domains.end(), domain) != plus_domains.end()) {
       if (const auto plus = local.find('+'); plus != std::string::npos && plus > 0)
         local.resize(plus);
@@ -392,50 +392,56 @@ inline std::string normalize_digits(std::string_view text) {
 // ---- similarity ------------------------------------------------------------------------------
 
 /// Jaro similarity of two byte strings, in [0, 1] (1 for equal strings, 0 if one is empty).
-inline double jaro(std::string_view a, std::string_view b) noexcept {
+inline double jaro(std::string_view a, std::string_view b) {
   if (a.empty() || b.empty()) return a.empty() && b.empty() ? 1.0 : 0.0;
   if (a == b) return 1.0;
   if (a.size() > b.size()) std::swap(a, b);
   const std::size_t la = a.size(), lb = b.size();
   const std::size_t window = lb / 2 > 0 ? lb / 2 - 1 : 0;
-  // Bit masks of matched positions (strings up to 64 bytes stay on the stack).
-  constexpr std::size_t small = 64;
-  std::array<bool, small> a_small{}, b_small{};
-  std::vector<bool> a_large, b_large;
-  const bool large = lb > small;
-  if (large) a_large.assign(la, false), b_large.assign(lb, false);
-  const auto a_flag = [&](std::size_t i) -> bool { return large ? a_large[i] : a_small[i]; };
-  const auto b_flag = [&](std::size_t i) -> bool { return large ? b_large[i] : b_small[i]; };
-  const auto set_a = [&](std::size_t i) {
-    if (large)
-      a_large[i] = true;
-    else
-      a_small[i] = true;
-  };
-  const auto set_b = [&](std::size_t i) {
-    if (large)
-      b_large[i] = true;
-    else
-      b_small[i] = true;
-  };
-  std::size_t matches = 0;
-  for (std::size_t i = 0; i < la; ++i) {
-    const std::size_t lo = i > window ? i - window : 0;
-    const std::size_t hi = std::min(lb, i + window + 1);
-    for (std::size_t j = lo; j < hi; ++j) {
-      if (b_flag(j) || a[i] != b[j]) continue;
-      set_a(i), set_b(j), ++matches;
-      break;
+  std::size_t matches = 0, transpositions = 0;
+  if (lb <= 64) {
+    // Matched positions as bit masks.
+    std::uint64_t a_matched = 0, b_matched = 0;
+    for (std::size_t i = 0; i < la; ++i) {
+      const std::size_t lo = i > window ? i - window : 0;
+      const std::size_t hi = std::min(lb, i + window + 1);
+      for (std::size_t j = lo; j < hi; ++j) {
+        if ((b_matched >> j & 1u) || a[i] != b[j]) continue;
+        a_matched |= std::uint64_t{1} << i;
+        b_matched |= std::uint64_t{1} << j;
+        ++matches;
+        break;
+      }
     }
-  }
-  if (matches == 0) return 0.0;
-  std::size_t transpositions = 0, j = 0;
-  for (std::size_t i = 0; i < la; ++i) {
-    if (!a_flag(i)) continue;
-    while (!b_flag(j))
+    if (matches == 0) return 0.0;
+    std::uint64_t rest_b = b_matched;
+    for (std::size_t i = 0; i < la; ++i) {
+      if (!(a_matched >> i & 1u)) continue;
+      const auto j = static_cast<std::size_t>(__builtin_ctzll(rest_b));
+      rest_b &= rest_b - 1;
+      if (a[i] != b[j]) ++transpositions;
+    }
+  } else {
+    std::vector<std::uint8_t> a_matched(la, 0), b_matched(lb, 0);
+    for (std::size_t i = 0; i < la; ++i) {
+      const std::size_t lo = i > window ? i - window : 0;
+      const std::size_t hi = std::min(lb, i + window + 1);
+      for (std::size_t j = lo; j < hi; ++j) {
+        if (b_matched[j] || a[i] != b[j]) continue;
+        a_matched[i] = b_matched[j] = 1;
+        ++matches;
+        break;
+      }
+    }
+    if (matches == 0) return 0.0;
+    std::size_t j = 0;
+    for (std::size_t i = 0; i < la; ++i) {
+      if (!a_matched[i]) continue;
+      while (!b_matched[j])
+        ++j;
+      if (a[i] != b[j]) ++transpositions;
       ++j;
-    if (a[i] != b[j]) ++transpositions;
-    ++j;
+    }
   }
   const double m = static_cast<double>(matches);
   return (m / static_cast<double>(la) + m / static_cast<double>(lb) +
@@ -444,7 +450,7 @@ inline double jaro(std::string_view a, std::string_view b) noexcept {
 }
 
 /// Jaro–Winkler similarity (prefix scale 0.1, common prefix up to 4 bytes), in [0, 1].
-inline double jaro_winkler(std::string_view a, std::string_view b) noexcept {
+inline double jaro_winkler(std::string_view a, std::string_view b) {
   const double j = jaro(a, b);
   std::size_t prefix = 0;
   while (prefix < 4 && prefix < a.size() && prefix < b.size() && a[prefix] == b[prefix])
@@ -464,6 +470,33 @@ inline std::size_t levenshtein(std::string_view a, std::string_view b,
   while (!a.empty() && a.back() == b.back())
     a.remove_suffix(1), b.remove_suffix(1);
   if (a.empty()) return std::min(b.size(), limit + 1);
+  if (a.size() <= 64) {
+    // Bit-parallel edit distance (Myers 1999, in Hyyrö's formulation): one column per byte.
+    std::array<std::uint64_t, 256> peq;
+    for (char c : b)
+      peq[static_cast<unsigned char>(c)] = 0;
+    for (char c : a)
+      peq[static_cast<unsigned char>(c)] = 0;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      peq[static_cast<unsigned char>(a[i])] |= std::uint64_t{1} << i;
+    const std::uint64_t last = std::uint64_t{1} << (a.size() - 1);
+    std::uint64_t pv = a.size() == 64 ? ~std::uint64_t{0} : (last << 1) - 1, mv = 0;
+    std::size_t score = a.size();
+    for (char c : b) {
+      const std::uint64_t eq = peq[static_cast<unsigned char>(c)];
+      const std::uint64_t xv = eq | mv;
+      const std::uint64_t xh = (((eq & pv) + pv) ^ pv) | eq;
+      std::uint64_t ph = mv | ~(xh | pv);
+      std::uint64_t mh = pv & xh;
+      if (ph & last) ++score;
+      if (mh & last) --score;
+      ph = ph << 1 | 1;
+      mh <<= 1;
+      pv = mh | ~(xv | ph);
+      mv = ph & xv;
+    }
+    return std::min(score, limit + 1);
+  }
   constexpr std::size_t small = 64;
   std::array<std::size_t, small + 1> row_small{};
   std::vector<std::size_t> row_large;
