@@ -6,6 +6,8 @@ namespace py = pybind11;
 
 namespace cxlens::python {
 
-void bind_optional_areas(py::module_& m) { (void)m; }
+void bind_identity(py::module_& m);
+
+void bind_optional_areas(py::module_& m) { bind_identity(m); }
 
 }  // namespace cxlens::python

@@ -418,7 +418,7 @@ struct LinkageSettings {
   double threshold = 0.5;               ///< Link pairs whose match probability reaches this.
   std::size_t max_block_size = 5000;    ///< Larger blocks are skipped (and reported).
   std::size_t max_cluster_size = 0;     ///< Guard: largest cluster allowed (0: none).
-  std::size_t u_samples = 300'000;      ///< Random pairs sampled for u probabilities.
+  std::size_t u_samples = 100'000;      ///< Random pairs sampled for u probabilities.
   std::uint64_t seed = 0;               ///< Seed of the random-pair sample.
   unsigned threads = 0;                 ///< Worker threads (0: hardware concurrency).
   std::size_t max_em_iterations = 200;  ///< EM iteration cap per run.

@@ -246,7 +246,7 @@ struct ResolutionSpec {
   std::string salt;
   bool hash_outputs = false;          ///< Outputs carry salted hashes only (needs `salt`).
   std::size_t max_block_size = 5000;  ///< Larger blocks are skipped and reported.
-  std::size_t u_samples = 300'000;    ///< Random pairs sampled for u probabilities.
+  std::size_t u_samples = 100'000;    ///< Random pairs sampled for u probabilities.
   std::uint64_t seed = 0;             ///< Seed of that sample.
   unsigned threads = 0;               ///< Worker threads (0: hardware concurrency).
 };

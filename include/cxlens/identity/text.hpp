@@ -400,18 +400,27 @@ inline double jaro(std::string_view a, std::string_view b) {
   const std::size_t window = lb / 2 > 0 ? lb / 2 - 1 : 0;
   std::size_t matches = 0, transpositions = 0;
   if (lb <= 64) {
-    // Matched positions as bit masks.
+    // Bit-parallel: positions of each byte in b, masked to the window and to unmatched ones.
+    std::array<std::uint64_t, 256> positions;
+    for (char c : a)
+      positions[static_cast<unsigned char>(c)] = 0;
+    for (std::size_t j = 0; j < lb; ++j)
+      positions[static_cast<unsigned char>(b[j])] = 0;
+    for (std::size_t j = 0; j < lb; ++j)
+      positions[static_cast<unsigned char>(b[j])] |= std::uint64_t{1} << j;
+    const std::uint64_t all = lb == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << lb) - 1;
     std::uint64_t a_matched = 0, b_matched = 0;
     for (std::size_t i = 0; i < la; ++i) {
       const std::size_t lo = i > window ? i - window : 0;
       const std::size_t hi = std::min(lb, i + window + 1);
-      for (std::size_t j = lo; j < hi; ++j) {
-        if ((b_matched >> j & 1u) || a[i] != b[j]) continue;
-        a_matched |= std::uint64_t{1} << i;
-        b_matched |= std::uint64_t{1} << j;
-        ++matches;
-        break;
-      }
+      const std::uint64_t upto = hi >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << hi) - 1;
+      const std::uint64_t from = ~((std::uint64_t{1} << lo) - 1);
+      const std::uint64_t free =
+          positions[static_cast<unsigned char>(a[i])] & upto & from & all & ~b_matched;
+      if (free == 0) continue;
+      b_matched |= free & (~free + 1);  // lowest candidate
+      a_matched |= std::uint64_t{1} << i;
+      ++matches;
     }
     if (matches == 0) return 0.0;
     std::uint64_t rest_b = b_matched;
