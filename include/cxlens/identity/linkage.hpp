@@ -424,6 +424,11 @@ struct LinkageSettings {
   std::size_t max_em_iterations = 200;  ///< EM iteration cap per run.
   double em_tolerance = 1e-7;           ///< EM stops when no m moves more than this.
   double fixed_prior = 0;               ///< If > 0, the prior to use instead of estimating.
+  /// Hold u at its random-pair values inside EM (Splink's default). By default u is also
+  /// re-estimated inside each blocking rule's pairs and only m is kept: non-matches that share
+  /// a blocking key resemble each other more than random pairs do (same-name people have
+  /// similar emails), and a fixed u makes EM count that likeness as matching.
+  bool em_fixed_u = false;
 };
 
 namespace detail {
@@ -597,21 +602,43 @@ struct EmResult {
 };
 
 /// EM for m probabilities and the share of matches over summarised pairs (`patterns`: pattern
-/// → count), u held fixed, using only the attributes with `active[k]`.
+/// → count), using only the attributes with `active[k]`. u starts from `start` and is held
+/// fixed when `fixed_u`, else re-estimated from the pairs (the summarised pairs' non-matches
+/// need not look like random pairs: inside a block of equal names, emails built from names are
+/// alike too).
 inline EmResult expectation_maximisation(const std::map<Pattern, std::uint64_t>& patterns,
                                          const std::vector<AttributeModel>& start,
                                          const std::vector<std::uint8_t>& active,
-                                         std::size_t max_iterations, double tolerance) {
+                                         std::size_t max_iterations, double tolerance,
+                                         bool fixed_u = true) {
   const std::size_t attributes = start.size();
   EmResult result;
   result.m.resize(attributes);
+  std::vector<std::vector<double>> u(attributes);
   for (std::size_t k = 0; k < attributes; ++k)
-    if (active[k]) result.m[k] = start[k].m;
+    if (active[k]) result.m[k] = start[k].m, u[k] = start[k].u;
   double prior = 0.1;
-  std::vector<std::vector<double>> next(attributes), norm(attributes);
+  std::vector<std::vector<double>> next(attributes), norm(attributes), next_u(attributes);
+  const auto normalise = [](std::vector<double>& values, double total,
+                            std::vector<double>& target) {
+    double change = 0, sum = 0;
+    for (std::size_t l = 1; l < values.size(); ++l) {
+      values[l] = std::max(values[l] / total, 1e-6);
+      sum += values[l];
+    }
+    for (std::size_t l = 1; l < values.size(); ++l) {
+      const double value = values[l] / sum;
+      change = std::max(change, std::abs(value - target[l]));
+      target[l] = value;
+    }
+    return change;
+  };
   for (std::size_t it = 0; it < max_iterations; ++it) {
     for (std::size_t k = 0; k < attributes; ++k)
-      if (active[k]) next[k].assign(start[k].m.size(), 0.0), norm[k].assign(1, 0.0);
+      if (active[k]) {
+        next[k].assign(start[k].m.size(), 0.0), norm[k].assign(2, 0.0);
+        next_u[k].assign(start[k].m.size(), 0.0);
+      }
     double matches = 0, total = 0;
     for (const auto& [pattern, count] : patterns) {
       double log_m = std::log(prior), log_u = std::log(1 - prior);
@@ -620,10 +647,11 @@ inline EmResult expectation_maximisation(const std::map<Pattern, std::uint64_t>&
         const auto level = level_of(pattern, k);
         if (level == 0) continue;
         log_m += std::log(result.m[k][level]);
-        log_u += std::log(start[k].u[level]);
+        log_u += std::log(u[k][level]);
       }
       const double p = 1.0 / (1.0 + std::exp(log_u - log_m));
       const double weight = p * static_cast<double>(count);
+      const double weight_u = static_cast<double>(count) - weight;
       matches += weight;
       total += static_cast<double>(count);
       for (std::size_t k = 0; k < attributes; ++k) {
@@ -632,23 +660,16 @@ inline EmResult expectation_maximisation(const std::map<Pattern, std::uint64_t>&
         if (level == 0) continue;
         next[k][level] += weight;
         norm[k][0] += weight;
+        next_u[k][level] += weight_u;
+        norm[k][1] += weight_u;
       }
     }
     double change = 0;
     for (std::size_t k = 0; k < attributes; ++k) {
       if (!active[k]) continue;
-      const std::size_t size = next[k].size();
-      if (norm[k][0] <= 0) continue;
-      double sum = 0;
-      for (std::size_t l = 1; l < size; ++l) {
-        next[k][l] = std::max(next[k][l] / norm[k][0], 1e-6);
-        sum += next[k][l];
-      }
-      for (std::size_t l = 1; l < size; ++l) {
-        const double value = next[k][l] / sum;
-        change = std::max(change, std::abs(value - result.m[k][l]));
-        result.m[k][l] = value;
-      }
+      if (norm[k][0] > 0) change = std::max(change, normalise(next[k], norm[k][0], result.m[k]));
+      if (!fixed_u && norm[k][1] > 0)
+        change = std::max(change, normalise(next_u[k], norm[k][1], u[k]));
     }
     prior = total > 0 ? std::clamp(matches / total, 1e-9, 1 - 1e-9) : prior;
     result.iterations = it + 1;
@@ -686,7 +707,8 @@ inline LinkageModel train(const Records& records, const CandidatePairs& candidat
       active[key.attribute] = 0;
     if (candidates.rule_patterns[r].empty()) continue;
     const auto em = expectation_maximisation(candidates.rule_patterns[r], model.attributes, active,
-                                             settings.max_em_iterations, settings.em_tolerance);
+                                             settings.max_em_iterations, settings.em_tolerance,
+                                             settings.em_fixed_u);
     model.em_iterations += em.iterations;
     model.converged = model.converged && em.converged;
     for (std::size_t k = 0; k < attributes; ++k) {
@@ -706,7 +728,8 @@ inline LinkageModel train(const Records& records, const CandidatePairs& candidat
     for (std::size_t k = 0; k < attributes; ++k)
       active[k] = !comparisons[k].levels.empty();
     const auto em = expectation_maximisation(candidates.patterns, model.attributes, active,
-                                             settings.max_em_iterations, settings.em_tolerance);
+                                             settings.max_em_iterations, settings.em_tolerance,
+                                             settings.em_fixed_u);
     model.em_iterations += em.iterations;
     model.converged = model.converged && em.converged;
     for (std::size_t k = 0; k < attributes; ++k)
