@@ -303,8 +303,16 @@ def _text(series: pd.Series, what: str, allow_dates: bool = False) -> list:
         return [None if np.isnan(v) else str(int(v)) for v in values]
     if pd.api.types.is_integer_dtype(dtype):
         return [None if pd.isna(v) else str(v) for v in series.tolist()]
-    values = series.astype(object).where(series.notna(), None).tolist()
+    if dtype == object:
+        values = series.tolist()  # None and NaN mean missing to the native side
+    else:  # pandas string or categorical dtypes: their NA becomes None
+        values = series.astype(object).where(series.notna(), None).tolist()
+    if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
+        return values  # all text (or all missing): nothing to check one by one
     for i, v in enumerate(values):
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+            values[i] = None
+            continue
         if v is not None and not isinstance(v, str):
             if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
                 values[i] = str(v)

@@ -324,12 +324,13 @@ void bind_identity(py::module_& m) {
         if (side) sides.assign(side->data(), side->data() + side->size());
         {
           py::gil_scoped_release release;
-          for (std::size_t k = 0; k < names.size(); ++k) {
+          // Columns are normalised in parallel; each column's result is the same either way.
+          identity::detail::parallel_tasks(names.size(), threads, [&](std::size_t k) {
             normalised[k].reserve(raw[k].size(), raw[k].size() * 10);
             for (std::size_t i = 0; i < raw[k].size(); ++i)
               normalised[k].push_back(norms[k](raw[k][i]));
             raw[k] = TextColumn();
-          }
+          });
           auto records = make_records(names, normalised);
           normalised.clear();
           records.side = std::move(sides);

@@ -136,9 +136,10 @@ inline LinkageResult link_records(const Records& records, const LinkageSettings&
   result.skipped_blocks = candidates.skipped_blocks;
   result.skipped_block_records = candidates.skipped_records;
   result.model = train(records, candidates, settings);
+  const auto table = level_weights(result.model);
   for (std::size_t i = 0; i < candidates.size(); ++i) {
-    const double weight = match_weight(result.model, records, candidates.pattern[i],
-                                       candidates.first[i], candidates.second[i]);
+    const double weight =
+        match_weight(result.model, table, records, candidates.pattern[i], candidates.first[i]);
     const double probability = match_probability(weight);
     if (probability < settings.threshold) continue;
     result.links.push_back({candidates.first[i], candidates.second[i], weight, probabilistic_rule});
@@ -156,9 +157,10 @@ inline std::vector<double> score_pairs(const LinkageModel& model, const Records&
                                        std::span<const std::uint32_t> second) {
   if (first.size() != second.size()) throw InvalidArgument("pair columns differ in length");
   std::vector<double> weight(first.size());
+  const auto table = level_weights(model);
   for (std::size_t i = 0; i < first.size(); ++i) {
     const auto pattern = compare_records(records, model.comparisons, first[i], second[i]);
-    weight[i] = match_weight(model, records, pattern, first[i], second[i]);
+    weight[i] = match_weight(model, table, records, pattern, first[i]);
   }
   return weight;
 }

@@ -119,6 +119,27 @@ constexpr std::uint32_t level_of(Pattern pattern, std::size_t attribute) noexcep
   return static_cast<std::uint32_t>(pattern >> (4 * attribute) & 15u);
 }
 
+/// The comparison pattern of two records given their value codes (`a[k]`, `b[k]` for each
+/// attribute k), as laid out row by row for cache-friendly candidate loops.
+inline Pattern compare_codes(const Records& records, const std::vector<Comparison>& comparisons,
+                             const std::uint32_t* a, const std::uint32_t* b) {
+  Pattern pattern = 0;
+  for (std::size_t k = 0; k < comparisons.size(); ++k) {
+    if (comparisons[k].levels.empty()) continue;
+    const std::uint32_t ca = a[k], cb = b[k];
+    std::uint32_t level = 0;
+    if (ca != 0 && cb != 0) {
+      if (ca == cb)
+        level = 1;
+      else
+        level = compare_values(comparisons[k], records.attributes[k].value(ca),
+                               records.attributes[k].value(cb));
+    }
+    pattern |= static_cast<Pattern>(level) << (4 * k);
+  }
+  return pattern;
+}
+
 /// The comparison pattern of records `a` and `b`.
 inline Pattern compare_records(const Records& records, const std::vector<Comparison>& comparisons,
                                std::uint32_t a, std::uint32_t b) {
@@ -329,6 +350,17 @@ inline CandidatePairs candidate_pairs(const Records& records,
   if (chunk_start.back() != blocks.size()) chunk_start.push_back(blocks.size());
   const std::size_t chunk_count = chunk_start.size() - 1;
 
+  // Codes and keys row by row: one record's values share a cache line.
+  const std::size_t width = comparisons.size(), rule_count = rules.size();
+  std::vector<std::uint32_t> codes(n * width);
+  for (std::size_t k = 0; k < width; ++k)
+    for (std::size_t i = 0; i < n; ++i)
+      codes[i * width + k] = records.attributes[k].code[i];
+  std::vector<std::uint64_t> row_keys(n * rule_count);
+  for (std::size_t r = 0; r < rule_count; ++r)
+    for (std::size_t i = 0; i < n; ++i)
+      row_keys[i * rule_count + r] = keys[r][i];
+
   struct Chunk {
     std::vector<std::uint32_t> first, second;
     std::vector<Pattern> pattern;
@@ -349,17 +381,20 @@ inline CandidatePairs candidate_pairs(const Records& records,
             if (records.side[x] == records.side[y]) continue;
             if (records.side[x] == 1) std::swap(x, y);
           }
+          const std::uint64_t* kx = row_keys.data() + x * rule_count;
+          const std::uint64_t* ky = row_keys.data() + y * rule_count;
           bool earlier = false;
           for (std::size_t r = 0; r < block.rule && !earlier; ++r)
-            earlier = keys[r][x] != 0 && keys[r][x] == keys[r][y];
+            earlier = kx[r] != 0 && kx[r] == ky[r];
           if (earlier) continue;
-          const Pattern pattern = compare_records(records, comparisons, x, y);
+          const Pattern pattern = compare_codes(records, comparisons, codes.data() + x * width,
+                                                codes.data() + y * width);
           chunk.first.push_back(x);
           chunk.second.push_back(y);
           chunk.pattern.push_back(pattern);
           ++chunk.patterns[pattern];
-          for (std::size_t r = block.rule; r < rules.size(); ++r)
-            if (keys[r][x] != 0 && keys[r][x] == keys[r][y]) ++chunk.rule_patterns[r][pattern];
+          for (std::size_t r = block.rule; r < rule_count; ++r)
+            if (kx[r] != 0 && kx[r] == ky[r]) ++chunk.rule_patterns[r][pattern];
         }
     }
   });
@@ -789,27 +824,47 @@ inline LinkageModel train(const Records& records, const CandidatePairs& candidat
   return model;
 }
 
+/// log2(m / u) of every attribute's levels (index: attribute, level code; level 0 is 0), the
+/// per-pair part of a match weight, computed once per model.
+inline std::vector<std::vector<double>> level_weights(const LinkageModel& model) {
+  std::vector<std::vector<double>> table(model.attributes.size());
+  for (std::size_t k = 0; k < model.attributes.size(); ++k) {
+    const auto& am = model.attributes[k];
+    table[k].assign(am.m.size(), 0.0);
+    for (std::size_t l = 1; l < am.m.size(); ++l)
+      table[k][l] = std::log2(am.m[l] / am.u[l]);
+  }
+  return table;
+}
+
+/// The match weight with a precomputed `level_weights(model)` table.
+inline double match_weight(const LinkageModel& model, const std::vector<std::vector<double>>& table,
+                           const Records& records, Pattern pattern, std::uint32_t a) {
+  double weight = std::log2(model.prior / (1 - model.prior));
+  for (std::size_t k = 0; k < table.size(); ++k) {
+    const auto level = level_of(pattern, k);
+    if (level == 0) continue;
+    if (level == 1 && model.comparisons[k].term_frequency &&
+        model.comparisons[k].levels.front().kind == LevelKind::exact) {
+      const auto code = records.attributes[k].code[a];
+      const auto& frequency = model.frequency[k];
+      if (code < frequency.size() && frequency[code] > 0) {
+        weight += std::log2(model.attributes[k].m[1] / frequency[code]);
+        continue;
+      }
+    }
+    weight += table[k][level];
+  }
+  return weight;
+}
+
 /// The match weight (log2 of the posterior odds: prior odds times every level's m/u, with
 /// exact agreements on term-frequency attributes using the value's frequency as u) of records
 /// `a` and `b` with comparison pattern `pattern`.
 inline double match_weight(const LinkageModel& model, const Records& records, Pattern pattern,
                            std::uint32_t a, std::uint32_t b) {
   (void)b;
-  double weight = std::log2(model.prior / (1 - model.prior));
-  for (std::size_t k = 0; k < model.attributes.size(); ++k) {
-    const auto level = level_of(pattern, k);
-    if (level == 0) continue;
-    const auto& am = model.attributes[k];
-    double u = am.u[level];
-    if (level == 1 && model.comparisons[k].term_frequency &&
-        model.comparisons[k].levels.front().kind == LevelKind::exact) {
-      const auto code = records.attributes[k].code[a];
-      const auto& frequency = model.frequency[k];
-      if (code < frequency.size() && frequency[code] > 0) u = frequency[code];
-    }
-    weight += std::log2(am.m[level] / u);
-  }
-  return weight;
+  return match_weight(model, level_weights(model), records, pattern, a);
 }
 
 /// Match probability of a match weight.

@@ -494,6 +494,7 @@ inline ResolveReport resolve_more(Resolution& resolution,
   for (const auto& rule : settings.blocking)
     keys.push_back(blocking_keys(records, rule));
   std::size_t probabilistic = 0, compared = 0;
+  const auto table = level_weights(resolution.model);
   for (std::size_t r = 0; r < keys.size(); ++r) {
     std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> groups;
     for (std::uint32_t i = 0; i < n; ++i)
@@ -510,7 +511,7 @@ inline ResolveReport resolve_more(Resolution& resolution,
         if (earlier) continue;
         ++compared;
         const auto pattern = compare_records(records, settings.comparisons, j, i);
-        const double weight = match_weight(resolution.model, records, pattern, j, i);
+        const double weight = match_weight(resolution.model, table, records, pattern, j);
         if (match_probability(weight) < settings.threshold) continue;
         links.push_back({j, i, weight, probabilistic_rule});
         ++probabilistic;
