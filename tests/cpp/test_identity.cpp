@@ -176,12 +176,28 @@ TEST_CASE("results do not depend on the thread count; summaries merge by additio
   CHECK(one.links == three.links);
   CHECK(one.model == three.model);
   CHECK(one.clustering == three.clustering);
-  // Pattern counts of all candidates equal the sum over rules' first-rule shares.
+  // The summary: every candidate once; summaries of two halves merge into the whole, in
+  // either order, and training on the merged summary gives the same model.
   const auto candidates = candidate_pairs(records, settings.comparisons, settings.blocking);
-  std::uint64_t total = 0;
-  for (const auto& [pattern, count] : candidates.patterns)
-    total += count;
-  CHECK(total == candidates.size());
+  CHECK(candidates.summary.pairs() == candidates.size());
+  std::vector<std::vector<std::uint64_t>> keys;
+  for (const auto& rule : settings.blocking)
+    keys.push_back(blocking_keys(records, rule));
+  LinkageSummary even, odd;
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    std::uint32_t mask = 0;
+    for (std::size_t r = 0; r < keys.size(); ++r) {
+      const auto x = keys[r][candidates.first[i]], y = keys[r][candidates.second[i]];
+      if (x != 0 && x == y) mask |= 1u << r;
+    }
+    (i % 2 ? odd : even).add(candidates.pattern[i], mask);
+  }
+  LinkageSummary forward = even, backward = odd;
+  forward.merge(odd);
+  backward.merge(even);
+  CHECK(forward == backward);
+  CHECK(forward == candidates.summary);
+  CHECK(train(records, forward, settings) == one.model);
 }
 
 TEST_CASE("clusters: the size guard cuts the weakest links and reports the cut") {

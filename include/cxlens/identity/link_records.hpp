@@ -135,7 +135,7 @@ inline LinkageResult link_records(const Records& records, const LinkageSettings&
   result.candidate_pairs = candidates.size();
   result.skipped_blocks = candidates.skipped_blocks;
   result.skipped_block_records = candidates.skipped_records;
-  result.model = train(records, candidates, settings);
+  result.model = train(records, candidates.summary, settings);
   const auto table = level_weights(result.model);
   for (std::size_t i = 0; i < candidates.size(); ++i) {
     const double weight =

@@ -227,17 +227,50 @@ inline std::vector<std::uint64_t> blocking_keys(const Records& records, const Bl
   return keys;
 }
 
-/// Candidate pairs with their comparison patterns, and the summaries training needs.
+/// The summary training needs: how many candidate pairs show each comparison pattern, over
+/// all candidates and per blocking rule (a pair counts for every rule whose key it agrees on).
+/// Summaries of any split of the candidates merge by addition into the same summary.
+struct LinkageSummary {
+  std::vector<std::map<Pattern, std::uint64_t>> rule_patterns;  ///< Per rule, sorted.
+  std::map<Pattern, std::uint64_t> patterns;  ///< Every candidate pair once, sorted.
+
+  /// Counts `count` pairs with `pattern` that agree on the rules in bit mask `rules`.
+  void add(Pattern pattern, std::uint32_t rules, std::uint64_t count = 1) {
+    patterns[pattern] += count;
+    for (std::size_t r = 0; rules != 0; ++r, rules >>= 1) {
+      if (!(rules & 1u)) continue;
+      if (rule_patterns.size() <= r) rule_patterns.resize(r + 1);
+      rule_patterns[r][pattern] += count;
+    }
+  }
+  /// Adds another summary's counts (associative and commutative).
+  void merge(const LinkageSummary& other) {
+    if (rule_patterns.size() < other.rule_patterns.size())
+      rule_patterns.resize(other.rule_patterns.size());
+    for (const auto& [pattern, count] : other.patterns)
+      patterns[pattern] += count;
+    for (std::size_t r = 0; r < other.rule_patterns.size(); ++r)
+      for (const auto& [pattern, count] : other.rule_patterns[r])
+        rule_patterns[r][pattern] += count;
+  }
+  /// Number of pairs summarised.
+  [[nodiscard]] std::uint64_t pairs() const noexcept {
+    std::uint64_t total = 0;
+    for (const auto& [pattern, count] : patterns)
+      total += count;
+    return total;
+  }
+  friend bool operator==(const LinkageSummary&, const LinkageSummary&) = default;
+};
+
+/// Candidate pairs with their comparison patterns, and the summary training needs.
 struct CandidatePairs {
   std::vector<std::uint32_t> first;   ///< First record of each pair (side 0 when linking).
   std::vector<std::uint32_t> second;  ///< Second record of each pair (side 1 when linking).
   std::vector<Pattern> pattern;       ///< Comparison pattern of each pair.
-  /// Per blocking rule: how many candidate pairs that agree on the rule's key show each
-  /// pattern (a pair counts for every rule it satisfies). Sorted by pattern.
-  std::vector<std::map<Pattern, std::uint64_t>> rule_patterns;
-  std::map<Pattern, std::uint64_t> patterns;  ///< Every candidate pair's pattern, once each.
-  std::uint64_t skipped_blocks = 0;           ///< Blocks larger than the limit, left out.
-  std::uint64_t skipped_records = 0;          ///< Records in those blocks.
+  LinkageSummary summary;             ///< Pattern counts over all pairs and per rule.
+  std::uint64_t skipped_blocks = 0;   ///< Blocks larger than the limit, left out.
+  std::uint64_t skipped_records = 0;  ///< Records in those blocks.
   /// Number of pairs.
   [[nodiscard]] std::size_t size() const noexcept { return first.size(); }
 };
@@ -300,7 +333,7 @@ inline CandidatePairs candidate_pairs(const Records& records,
   const std::size_t n = records.size();
   const bool linking = records.linking();
   CandidatePairs result;
-  result.rule_patterns.resize(rules.size());
+  result.summary.rule_patterns.resize(rules.size());
 
   // Keys per rule, records sorted by key; oversized blocks lose their key.
   std::vector<std::vector<std::uint64_t>> keys(rules.size());
@@ -409,10 +442,10 @@ inline CandidatePairs candidate_pairs(const Records& records,
     result.second.insert(result.second.end(), chunk.second.begin(), chunk.second.end());
     result.pattern.insert(result.pattern.end(), chunk.pattern.begin(), chunk.pattern.end());
     for (const auto& [pattern, count] : chunk.patterns)
-      result.patterns[pattern] += count;
+      result.summary.patterns[pattern] += count;
     for (std::size_t r = 0; r < rules.size(); ++r)
       for (const auto& [pattern, count] : chunk.rule_patterns[r])
-        result.rule_patterns[r][pattern] += count;
+        result.summary.rule_patterns[r][pattern] += count;
     chunk = Chunk{};
   }
   return result;
@@ -721,7 +754,7 @@ inline EmResult expectation_maximisation(const std::map<Pattern, std::uint64_t>&
 /// left out) averaged over the rules that estimate it, and by EM over all candidates for
 /// attributes every rule uses; then the prior as the fixed point "expected matches among the
 /// candidates / all pairs".
-inline LinkageModel train(const Records& records, const CandidatePairs& candidates,
+inline LinkageModel train(const Records& records, const LinkageSummary& summary,
                           const LinkageSettings& settings) {
   const auto& comparisons = settings.comparisons;
   const std::size_t attributes = comparisons.size();
@@ -740,8 +773,8 @@ inline LinkageModel train(const Records& records, const CandidatePairs& candidat
       active[k] = !comparisons[k].levels.empty();
     for (const auto& key : settings.blocking[r].keys)
       active[key.attribute] = 0;
-    if (candidates.rule_patterns[r].empty()) continue;
-    const auto em = expectation_maximisation(candidates.rule_patterns[r], model.attributes, active,
+    if (r >= summary.rule_patterns.size() || summary.rule_patterns[r].empty()) continue;
+    const auto em = expectation_maximisation(summary.rule_patterns[r], model.attributes, active,
                                              settings.max_em_iterations, settings.em_tolerance,
                                              settings.em_fixed_u);
     model.em_iterations += em.iterations;
@@ -758,11 +791,11 @@ inline LinkageModel train(const Records& records, const CandidatePairs& candidat
   for (std::size_t k = 0; k < attributes; ++k)
     if (!comparisons[k].levels.empty() && sum_m_weights[k] == 0)
       leftover[k] = 1, any_leftover = true;
-  if (any_leftover && !candidates.patterns.empty()) {
+  if (any_leftover && !summary.patterns.empty()) {
     std::vector<std::uint8_t> active(attributes, 0);
     for (std::size_t k = 0; k < attributes; ++k)
       active[k] = !comparisons[k].levels.empty();
-    const auto em = expectation_maximisation(candidates.patterns, model.attributes, active,
+    const auto em = expectation_maximisation(summary.patterns, model.attributes, active,
                                              settings.max_em_iterations, settings.em_tolerance,
                                              settings.em_fixed_u);
     model.em_iterations += em.iterations;
@@ -797,8 +830,8 @@ inline LinkageModel train(const Records& records, const CandidatePairs& candidat
     model.prior = settings.fixed_prior;
   } else {
     std::vector<std::pair<double, double>> factors;  // (log Bayes factor, count)
-    factors.reserve(candidates.patterns.size());
-    for (const auto& [pattern, count] : candidates.patterns) {
+    factors.reserve(summary.patterns.size());
+    for (const auto& [pattern, count] : summary.patterns) {
       double log_bf = 0;
       for (std::size_t k = 0; k < attributes; ++k) {
         const auto level = level_of(pattern, k);
