@@ -45,7 +45,7 @@ struct GammaGammaParameters {
 /// Contacts run from acquisition to the end of the window, whether or not the customer still
 /// buys, as an inhomogeneous Poisson process with rate `rate_i · (1 + trend_per_year · years)`.
 struct ServiceModel {
-  double contact_rate = 0.05;  ///< Mean of the customers' base contact rates, per week.
+  double contact_rate = 0.04;  ///< Mean of the customers' base contact rates, per week.
   double rate_shape = 2.0;     ///< Gamma shape of the base rates (heterogeneity; 1 = exponential).
   /// Relative change of every customer's contact rate per year since the window start: a common
   /// trend that a before/after comparison would mistake for an effect and difference-in-
@@ -69,8 +69,8 @@ struct DigitalAdoption {
   double window_start_weeks = 52.0;   ///< Adoption dates are uniform on this window (weeks from
   double window_end_weeks = 78.0;     ///< the start), and never before the customer's acquisition.
   double channel_shift_effect = 0.3;  ///< Share of post-adoption assisted contacts moved (0: none).
-  double app_session_rate = 0.2;   ///< Mean app sessions per week after adoption (Gamma, shape 2).
-  double web_session_rate = 0.02;  ///< Mean web sessions per week for everyone (Gamma, shape 1).
+  double app_session_rate = 0.2;    ///< Mean app sessions per week after adoption (Gamma, shape 2).
+  double web_session_rate = 0.015;  ///< Mean web sessions per week for everyone (Gamma, shape 1).
 };
 
 /// "Dark matter": active, valuable customers the business never meets in one assisted channel.
@@ -93,7 +93,7 @@ struct Engagement {
   /// counts stay independent of the tier. Values far from 1 may be infeasible for the chosen
   /// shares and q; `validate` says so.
   double engaged_revenue_ratio = 1.8;
-  double consume_only_visit_rate = 0.02;  ///< Community visits per week, consume-only.
+  double consume_only_visit_rate = 0.01;  ///< Community visits per week, consume-only.
   double occasional_visit_rate = 0.15;    ///< Community visits per week, occasional.
   double heavy_visit_rate = 0.8;          ///< Community visits per week, heavy.
   double occasional_post_rate = 0.02;     ///< Community posts per week, occasional.
@@ -104,7 +104,7 @@ struct Engagement {
 /// fatigue: P(respond) = logistic(logit(base_response_probability) + fatigue_slope · k), where
 /// k is the number of invitations the customer received in the `fatigue_window_weeks` before.
 struct Surveys {
-  double relationship_survey_rate = 1.0 / 26.0;  ///< Periodic surveys per week.
+  double relationship_survey_rate = 1.0 / 39.0;  ///< Periodic surveys per week.
   double transactional_probability = 0.15;       ///< Chance a service contact triggers a survey.
   double base_response_probability = 0.35;       ///< Response probability with no recent invite.
   double fatigue_slope = -0.4;                   ///< Log-odds change per recent invitation.
@@ -113,7 +113,7 @@ struct Surveys {
 
 /// Marketing messages, sent only through contact points whose consent allows it.
 struct Messaging {
-  double email_rate = 0.06;        ///< Emails per week while email consent is granted.
+  double email_rate = 0.04;        ///< Emails per week while email consent is granted.
   double open_probability = 0.3;   ///< Chance an email is opened.
   double click_probability = 0.2;  ///< Chance an opened email is clicked.
   double sms_rate = 0.02;          ///< SMS per week while SMS consent is granted.

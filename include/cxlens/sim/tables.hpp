@@ -39,11 +39,15 @@ class StringColumn {
     offsets_.reserve(rows + 1);
     chars_.reserve(chars);
   }
+  /// Removes every row, keeping the memory.
+  void clear() noexcept {
+    chars_.clear();
+    offsets_.resize(1);
+  }
   /// Appends every row of `other`.
   void append(const StringColumn& other) {
     const std::uint64_t base = chars_.size();
     chars_.append(other.chars_);
-    offsets_.reserve(offsets_.size() + other.size());
     for (std::size_t i = 1; i < other.offsets_.size(); ++i)
       offsets_.push_back(base + other.offsets_[i]);
   }
@@ -107,6 +111,14 @@ struct SourceTable {
 
   /// Number of records.
   [[nodiscard]] std::size_t size() const noexcept { return person_id.size(); }
+  /// Removes every record, keeping the memory.
+  void clear() noexcept {
+    for (StringColumn* column : {&record_id, &first_name, &last_name, &email, &phone, &street,
+                                 &postal_code, &city, &birth_date})
+      column->clear();
+    person_id.clear();
+    created_at.clear();
+  }
   /// Appends every record of `other` (same system).
   void append(const SourceTable& other) {
     record_id.append(other.record_id);
@@ -188,6 +200,22 @@ struct CustomerTruth {
 
   /// Number of customers.
   [[nodiscard]] std::size_t size() const noexcept { return person_id.size(); }
+  /// Removes every row, keeping the memory.
+  void clear() noexcept {
+    CustomerTruth& self = *this;
+    self.for_each_column([](auto& column) { column.clear(); });
+  }
+  /// Calls `f` on every column (the preference columns one by one).
+  template <class F>
+  void for_each_column(F&& f) {
+    f(person_id), f(acquisition_time), f(purchase_rate), f(dropout_probability);
+    f(alive_at_end), f(dropout_time), f(repeat_purchases), f(spend_nu), f(expected_spend);
+    f(dark_matter), f(adoption_time), f(engagement_tier);
+    for (auto& column : channel_preference)
+      f(column);
+    f(service_contact_rate), f(shifted_contacts), f(satisfaction), f(relationship_time);
+    f(transformation_time), f(store_purchase_share);
+  }
   /// Appends every row of `other`.
   void append(const CustomerTruth& other) {
     const auto add = [](auto& to, const auto& from) {

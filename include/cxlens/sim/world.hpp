@@ -180,6 +180,19 @@ struct Block {
   std::vector<ContactPoint> contact_points;
   std::array<SourceTable, source_system_count> sources;
   std::array<std::vector<std::uint64_t>, source_system_count> source_keys;
+
+  /// Empties the block for reuse, keeping its memory (fresh pages cost more than the work).
+  void clear() noexcept {
+    customer.clear(), time.clear(), channel.clear(), type.clear(), value.clear();
+    direction.clear(), offering.clear(), case_id.clear(), score.clear();
+    cases = 0;
+    truth.clear();
+    contact_points.clear();
+    for (auto& table : sources)
+      table.clear();
+    for (auto& keys : source_keys)
+      keys.clear();
+  }
 };
 
 /// Buffers a worker reuses from customer to customer.
@@ -633,22 +646,17 @@ inline void simulate_customer(const Context& ctx, CustomerId id, Scratch& scratc
   }
 }
 
-/// Simulates customers [first, last) into a fresh block.
+/// Simulates customers [first, last) into `block` (emptied first; null: a new block).
 inline std::unique_ptr<Block> simulate_block(const Context& ctx, std::uint32_t first,
-                                             std::uint32_t last, Scratch& scratch) {
-  auto block = std::make_unique<Block>();
-  for (std::size_t s = 0; s < source_system_count; ++s)
-    block->sources[s].system = static_cast<SourceSystem>(s);
-  const std::size_t expected = static_cast<std::size_t>(last - first) * 32;
-  block->customer.reserve(expected);
-  block->time.reserve(expected);
-  block->channel.reserve(expected);
-  block->type.reserve(expected);
-  block->value.reserve(expected);
-  block->direction.reserve(expected);
-  block->offering.reserve(expected);
-  block->case_id.reserve(expected);
-  block->score.reserve(expected);
+                                             std::uint32_t last, Scratch& scratch,
+                                             std::unique_ptr<Block> block) {
+  if (block) {
+    block->clear();
+  } else {
+    block = std::make_unique<Block>();
+    for (std::size_t s = 0; s < source_system_count; ++s)
+      block->sources[s].system = static_cast<SourceSystem>(s);
+  }
   for (std::uint32_t id = first; id < last; ++id)
     simulate_customer(ctx, id, scratch, *block);
   return block;
@@ -671,6 +679,11 @@ inline void absorb_block(World& world, Block& block, std::uint32_t first, std::u
   }
   for (CaseId& c : block.case_id)
     if (c != no_case) c += case_base;
+  if (first == 0 && last > first) {
+    // Reserve the whole log once the first block shows how many events a customer brings.
+    const double per_customer = static_cast<double>(block.time.size()) / (last - first);
+    log.reserve(static_cast<std::size_t>(per_customer * 1.05 * world.config.n_customers) + 1024);
+  }
   EventColumns columns;
   columns.customer = block.customer;
   columns.time = block.time;
@@ -750,9 +763,10 @@ inline World simulate(const WorldConfig& config = {}) {
 
   if (threads == 1) {
     detail::Scratch scratch;
+    std::unique_ptr<detail::Block> block;
     for (std::uint32_t k = 0; k < block_count; ++k) {
       const auto [first, last] = block_range(k);
-      auto block = detail::simulate_block(ctx, first, last, scratch);
+      block = detail::simulate_block(ctx, first, last, scratch, std::move(block));
       detail::absorb_block(world, *block, first, last);
       take_keys(*block);
     }
@@ -760,6 +774,7 @@ inline World simulate(const WorldConfig& config = {}) {
     // Workers simulate blocks in any order; this thread absorbs them strictly in block order.
     // Workers stay at most `ahead` blocks in front of absorption to bound memory.
     std::vector<std::unique_ptr<detail::Block>> done(block_count);
+    std::vector<std::unique_ptr<detail::Block>> spare;  // absorbed blocks, for reuse
     std::mutex mutex;
     std::condition_variable changed;
     std::atomic<std::uint32_t> next{0};
@@ -777,9 +792,17 @@ inline World simulate(const WorldConfig& config = {}) {
           changed.wait(lock, [&] { return stop || k < absorbed + ahead; });
           if (stop) return;
         }
+        std::unique_ptr<detail::Block> block;
+        {
+          std::lock_guard lock(mutex);
+          if (!spare.empty()) {
+            block = std::move(spare.back());
+            spare.pop_back();
+          }
+        }
         try {
           const auto [first, last] = block_range(k);
-          auto block = detail::simulate_block(ctx, first, last, scratch);
+          block = detail::simulate_block(ctx, first, last, scratch, std::move(block));
           std::lock_guard lock(mutex);
           done[k] = std::move(block);
         } catch (...) {
@@ -806,9 +829,9 @@ inline World simulate(const WorldConfig& config = {}) {
         const auto [first, last] = block_range(k);
         detail::absorb_block(world, *block, first, last);
         take_keys(*block);
-        block.reset();
         {
           std::lock_guard lock(mutex);
+          spare.push_back(std::move(block));
           ++absorbed;
         }
         changed.notify_all();
