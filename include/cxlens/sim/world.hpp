@@ -708,8 +708,9 @@ inline constexpr std::uint32_t block_customers = 4096;
 }  // namespace detail
 
 /// Simulates a world. Deterministic: the same configuration gives a byte-identical world for
-/// any `config.threads`. Customers are simulated in blocks on `config.threads` threads (0: the
-/// hardware's concurrency) and joined in customer order. Throws `InvalidArgument` for an
+/// any `config.threads`. Customers are simulated in fixed blocks of 4096 by `config.threads`
+/// worker threads (0: the hardware's concurrency; 1: everything on the calling thread) while
+/// the calling thread joins finished blocks in customer order. Throws `InvalidArgument` for an
 /// invalid configuration.
 inline World simulate(const WorldConfig& config = {}) {
   World world;
