@@ -311,7 +311,7 @@ class EventLog {
         copy_into(value_, old_size, input.value);
       std::uint8_t* flags = flags_.data() + old_size;
       if (input.direction.empty() && input.offering.empty()) {
-        std::memset(flags, 0, rows);
+        std::fill(flags, flags + rows, std::uint8_t{0});
       } else {
         for (std::size_t row = 0; row < rows; ++row)
           flags[row] =
