@@ -35,8 +35,8 @@ inline ConsentState parse_consent_state(std::string_view name) {
 /// A customer's reachable address in one channel (a phone number for the call center and SMS,
 /// an email address for email). The address itself is kept only as a salted hash.
 struct ContactPoint {
-  CustomerId customer = missing_customer;        ///< Whose address it is.
-  ChannelId channel = missing_channel;           ///< The channel it reaches.
+  CustomerId customer = no_customer;             ///< Whose address it is.
+  ChannelId channel = no_channel;                ///< The channel it reaches.
   std::uint64_t address_hash = 0;                ///< Salted hash of the normalised address.
   ConsentState consent = ConsentState::unknown;  ///< Consent for contact through it.
   Timestamp consent_time = missing_time;         ///< When consent was given or withdrawn.

@@ -23,11 +23,11 @@ using EventTypeId = std::uint16_t;
 using CaseId = std::uint32_t;
 
 /// Marks a missing customer in an input column (such rows are rejected, never kept).
-inline constexpr CustomerId missing_customer = std::numeric_limits<CustomerId>::max();
+inline constexpr CustomerId no_customer = std::numeric_limits<CustomerId>::max();
 /// Marks a missing channel in an input column.
-inline constexpr ChannelId missing_channel = std::numeric_limits<ChannelId>::max();
+inline constexpr ChannelId no_channel = std::numeric_limits<ChannelId>::max();
 /// Marks a missing event type in an input column.
-inline constexpr EventTypeId missing_event_type = std::numeric_limits<EventTypeId>::max();
+inline constexpr EventTypeId no_event_type = std::numeric_limits<EventTypeId>::max();
 /// Marks an event without a case.
 inline constexpr CaseId no_case = std::numeric_limits<CaseId>::max();
 

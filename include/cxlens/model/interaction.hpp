@@ -34,10 +34,10 @@ inline Direction parse_direction(std::string_view name) {
 /// dictionaries of the event log that holds it. The log stores these column-wise; this row
 /// type is for appending single events and for reading one back.
 struct Interaction {
-  CustomerId customer = missing_customer;                ///< Who.
+  CustomerId customer = no_customer;                     ///< Who.
   Timestamp time = missing_time;                         ///< When (UTC ns).
-  ChannelId channel = missing_channel;                   ///< Where.
-  EventTypeId event_type = missing_event_type;           ///< What happened.
+  ChannelId channel = no_channel;                        ///< Where.
+  EventTypeId event_type = no_event_type;                ///< What happened.
   Direction direction = Direction::inbound;              ///< Who started it.
   double value = 0.0;                                    ///< Revenue it brought (0 if none).
   std::optional<double> cost;                            ///< Its own cost; else the channel's.

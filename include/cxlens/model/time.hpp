@@ -157,7 +157,7 @@ inline std::string format_iso8601(Timestamp time) {
   const unsigned day = day_of_year - (153 * month_index + 2) / 5 + 1;
   const unsigned month = month_index < 10 ? month_index + 3 : month_index - 9;
   const std::int64_t year = static_cast<std::int64_t>(year_of_era) + era * 400 + (month <= 2);
-  char buffer[40];
+  char buffer[96];
   std::snprintf(
       buffer, sizeof buffer, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ", static_cast<long long>(year),
       month, day, static_cast<long long>(second_of_day / 3600),

@@ -176,10 +176,10 @@ inline std::optional<std::int64_t> parse_integer(std::string_view text) {
 /// skipped (they hold no row). Every other record is accepted or rejected with a reason, and
 /// rows are numbered from 0 after the header. A mapped column missing from the header throws
 /// `NotFound` naming it. Returns the account of this text's rows.
-inline RejectionReport append_csv_text(EventLog& log, std::string_view text,
+inline RejectionReport append_csv_text(EventLog& log, std::string_view csv_text,
                                        const CsvOptions& options = {},
                                        std::string_view source_name = "CSV input") {
-  detail::CsvRecords records(text, options.delimiter);
+  detail::CsvRecords records(csv_text, options.delimiter);
   std::vector<std::string> fields;
   std::string_view raw;
   if (!records.next(fields, raw))
@@ -277,10 +277,10 @@ inline RejectionReport append_csv_text(EventLog& log, std::string_view text,
     const auto reject = [&](RejectReason why, EventField where) {
       if (reason == RejectReason::none) reason = why, bad_field = where;
     };
-    CustomerId customer_id = missing_customer;
+    CustomerId customer_id = no_customer;
     Timestamp when = missing_time;
-    ChannelId channel_id = missing_channel;
-    EventTypeId type_id = missing_event_type;
+    ChannelId channel_id = no_channel;
+    EventTypeId type_id = no_event_type;
     double value_cell = 0, cost_cell = std::nan("");
     std::uint8_t direction_cell = 0, offering_cell = 0;
     CaseId case_cell = no_case;
@@ -311,10 +311,15 @@ inline RejectionReport append_csv_text(EventLog& log, std::string_view text,
           reject(RejectReason::unparseable_timestamp, EventField::time);
         }
       }
-      if (const auto& name = cell(EventField::channel); !name.empty())
+      if (const auto& name = cell(EventField::channel); !name.empty()) {
         channel_id = log.channel_for(name);
-      if (const auto& name = cell(EventField::event_type); !name.empty())
+        if (channel_id == no_channel) reject(RejectReason::unknown_channel, EventField::channel);
+      }
+      if (const auto& name = cell(EventField::event_type); !name.empty()) {
         type_id = log.event_type_for(name);
+        if (type_id == no_event_type)
+          reject(RejectReason::unknown_event_type, EventField::event_type);
+      }
       if (has_field[4]) {
         if (const auto& text = cell(EventField::value); !text.empty()) {
           if (auto parsed = detail::parse_double(text))
@@ -385,8 +390,9 @@ inline EventLog read_csv(const std::string& path, const CsvOptions& options = {}
                          EventLog log = {}) {
   std::ifstream file(path, std::ios::binary);
   if (!file) throw NotFound("cannot open CSV file '" + path + "'");
-  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  append_csv_text(log, text, options, "'" + path + "'");
+  const std::string contents((std::istreambuf_iterator<char>(file)),
+                             std::istreambuf_iterator<char>());
+  append_csv_text(log, contents, options, "'" + path + "'");
   return log;
 }
 
