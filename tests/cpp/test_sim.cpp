@@ -629,3 +629,26 @@ TEST_SUITE("sim") {
           doctest::Approx(config.spend.q / config.spend.gamma).epsilon(0.01));
   }
 }
+
+TEST_CASE("sim: every knob is reachable by its dotted name") {
+  WorldConfig config;
+  std::set<std::string> names;
+  std::size_t doubles = 0;
+  for_each_knob(config, [&](std::string_view name, auto& value) {
+    CHECK(names.insert(std::string(name)).second);
+    if constexpr (std::is_same_v<std::remove_cvref_t<decltype(value)>, double>) {
+      ++doubles;
+      if (name == "adoption.channel_shift_effect") value = 0.125;
+      if (name == "service.preference_concentration.ivr") value = 2.5;
+    }
+  });
+  CHECK(names.count("purchases.r") == 1);
+  CHECK(names.count("dark_matter.channel") == 1);
+  CHECK(doubles > 60);
+  CHECK(config.adoption.channel_shift_effect == 0.125);
+  CHECK(config.service.preference_concentration[5] == 2.5);
+  const WorldConfig& constant = config;
+  std::size_t count = 0;
+  for_each_knob(constant, [&](std::string_view, const auto&) { ++count; });
+  CHECK(count == names.size());
+}

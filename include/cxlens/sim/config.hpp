@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "cxlens/error.hpp"
 #include "cxlens/model/time.hpp"
@@ -201,6 +202,95 @@ struct WorldConfig {
   SourceNoise noise;                             ///< Noise in source records.
   ChannelCosts costs;                            ///< Cost per contact per channel.
 };
+
+/// Calls `visit(name, value)` for every knob of `config` (a reference to the field), named by
+/// its dotted path: "n_customers", "purchases.r", "adoption.channel_shift_effect",
+/// "service.preference_concentration.call_center", ... Lets bindings, reports and command lines
+/// list and set every knob without repeating the list. `start` is in UTC ns.
+template <class Config, class Visit>
+requires std::is_same_v<std::remove_const_t<Config>, WorldConfig>
+void for_each_knob(Config& config, Visit&& visit) {
+  visit("n_customers", config.n_customers);
+  visit("seed", config.seed);
+  visit("start", config.start);
+  visit("observation_weeks", config.observation_weeks);
+  visit("acquisition_weeks", config.acquisition_weeks);
+  visit("threads", config.threads);
+  visit("source_records", config.source_records);
+  visit("hash_salt", config.hash_salt);
+  visit("purchases.r", config.purchases.r);
+  visit("purchases.alpha", config.purchases.alpha);
+  visit("purchases.a", config.purchases.a);
+  visit("purchases.b", config.purchases.b);
+  visit("spend.p", config.spend.p);
+  visit("spend.q", config.spend.q);
+  visit("spend.gamma", config.spend.gamma);
+  visit("store_purchase_share", config.store_purchase_share);
+  visit("app_purchase_share", config.app_purchase_share);
+  visit("service.contact_rate", config.service.contact_rate);
+  visit("service.rate_shape", config.service.rate_shape);
+  visit("service.trend_per_year", config.service.trend_per_year);
+  for (std::size_t i = 0; i < service_channel_count; ++i)
+    visit(std::string_view("service.preference_concentration." + std::string(service_channels[i])),
+          config.service.preference_concentration[i]);
+  visit("adoption.adopter_share", config.adoption.adopter_share);
+  visit("adoption.selection", config.adoption.selection);
+  visit("adoption.window_start_weeks", config.adoption.window_start_weeks);
+  visit("adoption.window_end_weeks", config.adoption.window_end_weeks);
+  visit("adoption.channel_shift_effect", config.adoption.channel_shift_effect);
+  visit("adoption.app_session_rate", config.adoption.app_session_rate);
+  visit("adoption.web_session_rate", config.adoption.web_session_rate);
+  visit("dark_matter.share", config.dark_matter.share);
+  visit("dark_matter.channel", config.dark_matter.channel);
+  visit("engagement.occasional_share", config.engagement.occasional_share);
+  visit("engagement.heavy_share", config.engagement.heavy_share);
+  visit("engagement.engaged_revenue_ratio", config.engagement.engaged_revenue_ratio);
+  visit("engagement.consume_only_visit_rate", config.engagement.consume_only_visit_rate);
+  visit("engagement.occasional_visit_rate", config.engagement.occasional_visit_rate);
+  visit("engagement.heavy_visit_rate", config.engagement.heavy_visit_rate);
+  visit("engagement.occasional_post_rate", config.engagement.occasional_post_rate);
+  visit("engagement.heavy_post_rate", config.engagement.heavy_post_rate);
+  visit("surveys.relationship_survey_rate", config.surveys.relationship_survey_rate);
+  visit("surveys.transactional_probability", config.surveys.transactional_probability);
+  visit("surveys.base_response_probability", config.surveys.base_response_probability);
+  visit("surveys.fatigue_slope", config.surveys.fatigue_slope);
+  visit("surveys.fatigue_window_weeks", config.surveys.fatigue_window_weeks);
+  visit("messaging.email_rate", config.messaging.email_rate);
+  visit("messaging.open_probability", config.messaging.open_probability);
+  visit("messaging.click_probability", config.messaging.click_probability);
+  visit("messaging.sms_rate", config.messaging.sms_rate);
+  visit("consent.has_email", config.consent.has_email);
+  visit("consent.has_phone", config.consent.has_phone);
+  visit("consent.email_granted", config.consent.email_granted);
+  visit("consent.email_withdrawn", config.consent.email_withdrawn);
+  visit("consent.sms_granted", config.consent.sms_granted);
+  visit("consent.sms_withdrawn", config.consent.sms_withdrawn);
+  visit("consent.call_granted", config.consent.call_granted);
+  visit("consent.call_withdrawn", config.consent.call_withdrawn);
+  visit("complaints.rate", config.complaints.rate);
+  visit("complaints.satisfaction_effect", config.complaints.satisfaction_effect);
+  visit("complaints.resolution_probability", config.complaints.resolution_probability);
+  visit("complaints.resolution_days", config.complaints.resolution_days);
+  visit("offerings.relationship_share", config.offerings.relationship_share);
+  visit("offerings.transformation_share", config.offerings.transformation_share);
+  visit("offerings.programme_sessions", config.offerings.programme_sessions);
+  visit("offerings.programme_interval_weeks", config.offerings.programme_interval_weeks);
+  visit("noise.typo_rate", config.noise.typo_rate);
+  visit("noise.nickname_rate", config.noise.nickname_rate);
+  visit("noise.missing_email", config.noise.missing_email);
+  visit("noise.missing_phone", config.noise.missing_phone);
+  visit("noise.stale_email", config.noise.stale_email);
+  visit("noise.duplicate_rate", config.noise.duplicate_rate);
+  visit("costs.call_center", config.costs.call_center);
+  visit("costs.store", config.costs.store);
+  visit("costs.agent_chat", config.costs.agent_chat);
+  visit("costs.web", config.costs.web);
+  visit("costs.app", config.costs.app);
+  visit("costs.ivr", config.costs.ivr);
+  visit("costs.email", config.costs.email);
+  visit("costs.sms", config.costs.sms);
+  visit("costs.community", config.costs.community);
+}
 
 /// Exact population quantities a world plants, derived from its configuration. Estimates from
 /// a simulated world should approach these as the number of customers grows.
