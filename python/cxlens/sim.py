@@ -26,7 +26,6 @@ Settings are named by dotted paths (``"adoption.channel_shift_effect"``); see
 
 from __future__ import annotations
 
-import datetime as _dt
 from functools import cached_property
 from typing import Any, Mapping
 
@@ -156,8 +155,6 @@ def simulate(n_customers: int = 10_000, seed: int = 42, *, threads: int = 0,
     for key, value in (settings or {}).items():
         merged[key] = _to_ns(value) if key == "start" else value
     for key, value in list(merged.items()):
-        if isinstance(value, np.generic):
+        if isinstance(value, np.generic):  # numpy scalars become plain Python numbers
             merged[key] = value.item()
-        if isinstance(value, (_dt.datetime, pd.Timestamp)) and key == "start":
-            merged[key] = _to_ns(value)
     return World(_core.simulate(merged))
