@@ -7,7 +7,11 @@ namespace py = pybind11;
 namespace cxlens::python {
 
 void bind_identity(py::module_& m);
+void bind_sim(py::module_& m);
 
-void bind_optional_areas(py::module_& m) { bind_identity(m); }
+void bind_optional_areas(py::module_& m) {
+  bind_identity(m);
+  bind_sim(m);
+}
 
 }  // namespace cxlens::python

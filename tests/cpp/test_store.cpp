@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <vector>
 
 #include "cxlens/store/csv.hpp"
@@ -271,4 +272,58 @@ TEST_CASE("CSV: raise policy, fixed channels, epoch times, missing columns") {
   CHECK_THROWS_AS(append_csv_text(log, "customer,when,channel,event\n", options), NotFound);
   CHECK_THROWS_AS(append_csv_text(log, "", options), InvalidArgument);
   CHECK_THROWS_AS(read_csv("/nonexistent/events.csv"), NotFound);
+}
+
+TEST_CASE("finalize equals a stable sort by (customer, time) on random logs of every size") {
+  std::uint64_t state = 12345;
+  const auto next = [&] {  // splitmix64: deterministic and independent of the standard library
+    state += 0x9e3779b97f4a7c15ull;
+    std::uint64_t z = state;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  };
+  for (const std::size_t n : {0ul, 1ul, 17ul, 5'000ul, 200'000ul}) {
+    for (const std::size_t customers : {1ul, 3ul, 1'000ul, 70'000ul}) {
+      EventLog log;
+      for (std::size_t c = 0; c < customers; ++c)
+        log.add_customer(std::to_string(c));
+      log.add_channel({"web", ChannelKind::self_service, std::nullopt});
+      log.add_event_type({"purchase", EventKind::purchase});
+      std::vector<CustomerId> customer(n);
+      std::vector<Timestamp> time(n);
+      std::vector<ChannelId> channel(n, 0);
+      std::vector<EventTypeId> type(n, 0);
+      std::vector<double> value(n), cost(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        customer[i] = static_cast<CustomerId>(next() % customers);
+        time[i] = t0 + static_cast<Timestamp>(next() % 50) * day;  // many ties
+        value[i] = static_cast<double>(i);                         // remembers input order
+        cost[i] = static_cast<double>(i) + 0.5;
+      }
+      EventColumns columns;
+      columns.customer = customer;
+      columns.time = time;
+      columns.channel = channel;
+      columns.event_type = type;
+      columns.value = value;
+      columns.cost = n % 2 ? std::span<const double>(cost) : std::span<const double>();
+      log.append(columns);
+      log.finalize();
+      std::vector<std::size_t> expected(n);
+      std::iota(expected.begin(), expected.end(), 0);
+      std::stable_sort(expected.begin(), expected.end(), [&](std::size_t a, std::size_t b) {
+        return customer[a] != customer[b] ? customer[a] < customer[b] : time[a] < time[b];
+      });
+      bool same = true;
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto k = expected[i];
+        same = same && log.value_column()[i] == value[k] &&
+               log.customer_column()[i] == customer[k] && log.time_column()[i] == time[k] &&
+               (n % 2 == 0 || log.cost_column()[i] == cost[k]);
+      }
+      CHECK_MESSAGE(same, "n=" << n << " customers=" << customers);
+      CHECK(log.customer_offsets().back() == n);
+    }
+  }
 }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -310,7 +311,7 @@ class EventLog {
         copy_into(value_, old_size, input.value);
       std::uint8_t* flags = flags_.data() + old_size;
       if (input.direction.empty() && input.offering.empty()) {
-        std::memset(flags, 0, rows);
+        std::fill(flags, flags + rows, std::uint8_t{0});
       } else {
         for (std::size_t row = 0; row < rows; ++row)
           flags[row] =
@@ -532,54 +533,7 @@ class EventLog {
         sorted = false;
     }
     std::partial_sum(offsets_.begin(), offsets_.end(), offsets_.begin());
-    if (!sorted) {
-      // Counting sort by customer (stable, O(n)); then a stable sort by time only inside the
-      // customers whose events arrived out of time order.
-      Column<std::uint32_t> order(n);
-      {
-        std::vector<std::uint64_t> next(offsets_.begin(), offsets_.end() - 1);
-        for (std::size_t i = 0; i < n; ++i)
-          order[next[customer_[i]]++] = static_cast<std::uint32_t>(i);
-      }
-      // The sorted customer column is each id repeated over its segment: no gather needed.
-      for (std::size_t c = 0; c < customer_count; ++c)
-        std::fill(customer_.begin() + static_cast<std::ptrdiff_t>(offsets_[c]),
-                  customer_.begin() + static_cast<std::ptrdiff_t>(offsets_[c + 1]),
-                  static_cast<CustomerId>(c));
-      Column<unsigned char> scratch(n * sizeof(double));
-      // Time first, so customers with events out of time order show up in a sequential scan.
-      gather(time_, order, scratch);
-      std::vector<std::uint32_t> local;
-      Column<std::uint32_t> order_copy;
-      Column<Timestamp> time_copy;
-      for (std::size_t c = 0; c < customer_count; ++c) {
-        const std::size_t begin = offsets_[c], end = offsets_[c + 1];
-        if (std::is_sorted(time_.begin() + static_cast<std::ptrdiff_t>(begin),
-                           time_.begin() + static_cast<std::ptrdiff_t>(end)))
-          continue;
-        const std::size_t count = end - begin;
-        local.resize(count);
-        std::iota(local.begin(), local.end(), 0u);
-        std::stable_sort(local.begin(), local.end(), [&](std::uint32_t a, std::uint32_t b) {
-          return time_[begin + a] < time_[begin + b];
-        });
-        order_copy.assign(order.begin() + static_cast<std::ptrdiff_t>(begin),
-                          order.begin() + static_cast<std::ptrdiff_t>(end));
-        time_copy.assign(time_.begin() + static_cast<std::ptrdiff_t>(begin),
-                         time_.begin() + static_cast<std::ptrdiff_t>(end));
-        for (std::size_t k = 0; k < count; ++k) {
-          order[begin + k] = order_copy[local[k]];
-          time_[begin + k] = time_copy[local[k]];
-        }
-      }
-      gather(value_, order, scratch);
-      gather(event_type_, order, scratch);
-      gather(channel_, order, scratch);
-      gather(flags_, order, scratch);
-      if (!cost_.empty()) gather(cost_, order, scratch);
-      if (!case_id_.empty()) gather(case_id_, order, scratch);
-      if (!score_.empty()) gather(score_, order, scratch);
-    }
+    if (!sorted) sort_by_customer_then_time(customer_count);
     customer_event_counts_size_ = customer_count;
     finalized_ = true;
   }
@@ -632,6 +586,94 @@ class EventLog {
   }
 
  private:
+  /// One event while it moves through the sort: the core columns plus its input position.
+  struct MovingEvent {
+    Timestamp time;
+    double value;
+    CustomerId customer;
+    std::uint32_t index;
+    EventTypeId event_type;
+    ChannelId channel;
+    std::uint8_t flags;
+  };
+
+  /// Stable sort by customer, then by time inside each customer, given `offsets_`.
+  ///
+  /// An LSD counting sort would scatter every event to a random place in memory, one cache
+  /// miss per event and column. Instead: (1) events move, in input order, into buckets of
+  /// consecutive customer ids, a few thousand write streams that stay in cache; (2) each
+  /// bucket, small enough for cache, is counting-sorted by customer, each customer's events
+  /// out of time order are stable-sorted, and the bucket is written to the final columns,
+  /// whose range for the bucket is contiguous. Every step is stable.
+  void sort_by_customer_then_time(std::size_t customer_count) {
+    const std::size_t n = size();
+    const int id_bits = std::max(1, static_cast<int>(std::bit_width(customer_count - 1)));
+    const int bucket_bits =
+        std::min({id_bits, 12, std::max(0, static_cast<int>(std::bit_width(n >> 15)))});
+    const int shift = id_bits - bucket_bits;
+    const std::size_t bucket_count = std::size_t{1} << bucket_bits;
+    // Bucket b holds customers [b << shift, (b + 1) << shift): its events start where its
+    // first customer's do.
+    std::vector<std::uint64_t> bucket_start(bucket_count + 1);
+    for (std::size_t b = 0; b <= bucket_count; ++b)
+      bucket_start[b] = offsets_[std::min(customer_count, b << shift)];
+    Column<MovingEvent> moving(n);
+    {
+      std::vector<std::uint64_t> next(bucket_start.begin(), bucket_start.end() - 1);
+      for (std::size_t i = 0; i < n; ++i) {
+        const CustomerId customer = customer_[i];
+        moving[next[customer >> shift]++] =
+            MovingEvent{time_[i],       value_[i],   customer, static_cast<std::uint32_t>(i),
+                        event_type_[i], channel_[i], flags_[i]};
+      }
+    }
+    const bool optional_columns = !cost_.empty() || !case_id_.empty() || !score_.empty();
+    Column<std::uint32_t> order(optional_columns ? n : 0);
+    std::vector<std::uint64_t> next;
+    std::vector<MovingEvent> bucket;
+    const auto by_time = [](const MovingEvent& a, const MovingEvent& b) { return a.time < b.time; };
+    for (std::size_t b = 0; b < bucket_count; ++b) {
+      const std::size_t first_customer = std::min(customer_count, b << shift);
+      const std::size_t last_customer = std::min(customer_count, (b + 1) << shift);
+      const std::size_t begin = bucket_start[b], end = bucket_start[b + 1];
+      // Counting sort by customer inside the bucket, in cache; its output range is contiguous.
+      next.assign(offsets_.begin() + static_cast<std::ptrdiff_t>(first_customer),
+                  offsets_.begin() + static_cast<std::ptrdiff_t>(last_customer));
+      bucket.resize(end - begin);
+      for (std::size_t j = begin; j < end; ++j) {
+        const MovingEvent& event = moving[j];
+        bucket[next[event.customer - first_customer]++ - begin] = event;
+      }
+      // Customers whose events arrived out of time order: a stable sort of their segment.
+      for (std::size_t c = first_customer; c < last_customer; ++c) {
+        const auto segment_begin =
+            bucket.begin() + static_cast<std::ptrdiff_t>(offsets_[c] - begin);
+        const auto segment_end =
+            bucket.begin() + static_cast<std::ptrdiff_t>(offsets_[c + 1] - begin);
+        if (!std::is_sorted(segment_begin, segment_end, by_time))
+          std::stable_sort(segment_begin, segment_end, by_time);
+      }
+      for (std::size_t k = 0; k < bucket.size(); ++k) {
+        const MovingEvent& event = bucket[k];
+        const std::size_t at = begin + k;
+        customer_[at] = event.customer;
+        time_[at] = event.time;
+        value_[at] = event.value;
+        event_type_[at] = event.event_type;
+        channel_[at] = event.channel;
+        flags_[at] = event.flags;
+        if (optional_columns) order[at] = event.index;
+      }
+    }
+    moving = Column<MovingEvent>();
+    if (optional_columns) {
+      Column<unsigned char> scratch(n * sizeof(double));
+      if (!cost_.empty()) gather(cost_, order, scratch);
+      if (!case_id_.empty()) gather(case_id_, order, scratch);
+      if (!score_.empty()) gather(score_, order, scratch);
+    }
+  }
+
   /// Reorders `column` so element i becomes element `order[i]`, through reusable scratch
   /// memory (fresh memory for every column would cost a page fault per 4 KiB).
   template <class T>
