@@ -1,0 +1,247 @@
+// cxlens retention: the BG/NBD model (Fader, Hardie & Lee 2005, "Counting Your Customers the Easy
+// Way: An Alternative to the Pareto/NBD Model", Marketing Science 24(2)).
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <limits>
+#include <span>
+#include <vector>
+
+#include "cxlens/error.hpp"
+#include "cxlens/retention/detail/math.hpp"
+#include "cxlens/retention/fit.hpp"
+#include "cxlens/retention/parallel.hpp"
+#include "cxlens/retention/rfm.hpp"
+
+namespace cxlens::retention {
+
+/// BG/NBD parameters: purchase rates lambda ~ Gamma(shape r, rate alpha); after each purchase the
+/// customer drops out with probability p ~ Beta(a, b). alpha is in the time unit of the data.
+struct BgNbdParameters {
+  /// Shape of the Gamma distribution of purchase rates.
+  double r = std::numeric_limits<double>::quiet_NaN();
+  /// Rate (inverse time scale) of the Gamma distribution of purchase rates.
+  double alpha = std::numeric_limits<double>::quiet_NaN();
+  /// First shape of the Beta distribution of dropout probabilities.
+  double a = std::numeric_limits<double>::quiet_NaN();
+  /// Second shape of the Beta distribution of dropout probabilities.
+  double b = std::numeric_limits<double>::quiet_NaN();
+};
+
+namespace detail {
+
+/// Throws InvalidArgument unless all BG/NBD-type parameters are finite and positive.
+inline void check_positive_parameters(const char* model, std::initializer_list<double> values) {
+  for (double v : values) {
+    if (!(v > 0) || !std::isfinite(v)) {
+      throw InvalidArgument(std::string(model) + ": parameters must be finite and positive");
+    }
+  }
+}
+
+/// Checks one customer's (x, t_x, T) for predictions (same rules as the fit input).
+inline void check_customer(double x, double t_x, double T, std::size_t row) {
+  validate_rfm_row(x, t_x, T, row);
+}
+
+/// 1 - (1-z)^(a-1) 2F1(A, a-1; C; z), the bracket of the BG/NBD and MBG/NBD expectations after
+/// Euler's transformation, computed without cancellation for small z (where it is ~z).
+inline double one_minus_power_hyp(double a, double A, double C, double z) {
+  if (z == 0.0) return 0.0;
+  const double s1 = hyp2f1_minus_one(A, a - 1.0, C, z);
+  if (1.0 + s1 > 0.0) {
+    return -std::expm1((a - 1.0) * std::log1p(-z) + std::log1p(s1));
+  }
+  return 1.0 - std::pow(1.0 - z, a - 1.0) * (1.0 + s1);
+}
+
+/// log of the negative binomial pmf P(N(t) = n) with N(t) ~ NBD(r, alpha) over a period t
+/// (Poisson counts with a Gamma(r, alpha) rate).
+inline double log_nbd_pmf(double r, double alpha, double t, double n) {
+  return log_gamma(r + n) - log_gamma(r) - log_gamma(n + 1.0) + r * std::log(alpha / (alpha + t)) +
+         (n > 0 ? n * std::log(t / (alpha + t)) : 0.0);
+}
+
+/// P(N(t) >= n) for N(t) ~ NBD(r, alpha): the regularized incomplete beta I_{t/(alpha+t)}(n, r),
+/// accurate in the far tail (no 1 - cdf cancellation).
+inline double nbd_upper_tail(double r, double alpha, double t, double n) {
+  if (n <= 0) return 1.0;
+  if (t <= 0) return 0.0;
+  return regularized_incomplete_beta(n, r, t / (alpha + t));
+}
+
+/// Weighted BG/NBD log-likelihood of finished cells for T = double or Dual<N> parameters
+/// (r, alpha, a, b). Terms that depend only on x are computed once per distinct x.
+template <class T>
+T bg_nbd_cells_log_likelihood(const std::array<T, 4>& p, const RfmCells& data) {
+  const T& r = p[0];
+  const T& alpha = p[1];
+  const T& a = p[2];
+  const T& b = p[3];
+  const T common = r * log(alpha) + lgamma_of(a + b) - lgamma_of(r) - lgamma_of(b);
+  const T log_a = log(a);
+  T total(0.0);
+  double current_x = -1;
+  T x_terms(0.0), log_b_x = T(0.0);
+  for (const RfmCell& c : data.cells) {
+    const double x = c.frequency;
+    if (x != current_x) {
+      current_x = x;
+      x_terms = lgamma_of(r + x) + lgamma_of(b + x) - lgamma_of(a + b + x) + common;
+      log_b_x = x > 0 ? log(b + (x - 1.0)) : T(0.0);
+    }
+    const T a3 = -(r + x) * log(alpha + c.T);
+    T ll;
+    if (x > 0) {
+      const T a4 = log_a - log_b_x - (r + x) * log(alpha + c.recency);
+      ll = x_terms + log_add_exp(a3, a4);
+    } else {
+      ll = x_terms + a3;
+    }
+    total += c.weight * ll;
+  }
+  return total;
+}
+
+}  // namespace detail
+
+/// BG/NBD log-likelihood of one customer with x repeat purchases, last at t_x, age T (Fader, Hardie
+/// & Lee 2005, eq. 6), computed in log space (log-sum-exp) so x in the hundreds or T in the
+/// millions stays finite.
+inline double bg_nbd_log_likelihood(const BgNbdParameters& p, double x, double t_x, double T) {
+  detail::check_positive_parameters("bg/nbd", {p.r, p.alpha, p.a, p.b});
+  detail::check_customer(x, t_x, T, 0);
+  RfmCells one;
+  one.cells.push_back({x, t_x, T, 1.0});
+  return detail::bg_nbd_cells_log_likelihood<double>({p.r, p.alpha, p.a, p.b}, one);
+}
+
+/// Weighted BG/NBD log-likelihood of a finished histogram.
+inline double bg_nbd_log_likelihood(const BgNbdParameters& p, const RfmCells& data) {
+  detail::check_positive_parameters("bg/nbd", {p.r, p.alpha, p.a, p.b});
+  return detail::bg_nbd_cells_log_likelihood<double>({p.r, p.alpha, p.a, p.b}, data);
+}
+
+/// Gradient of the weighted BG/NBD log-likelihood with respect to (r, alpha, a, b), exact (forward-
+/// mode automatic differentiation of the log-likelihood).
+inline std::array<double, 4> bg_nbd_log_likelihood_gradient(const BgNbdParameters& p,
+                                                            const RfmCells& data) {
+  std::array<detail::Dual<4>, 4> d = {
+      detail::Dual<4>::variable(p.r, 0), detail::Dual<4>::variable(p.alpha, 1),
+      detail::Dual<4>::variable(p.a, 2), detail::Dual<4>::variable(p.b, 3)};
+  return detail::bg_nbd_cells_log_likelihood(d, data).gradient;
+}
+
+/// Fits BG/NBD by maximum likelihood on a finished histogram. If every customer has zero repeat
+/// purchases the model is not identified and the result says so (converged = false).
+inline FitResult<BgNbdParameters> fit_bg_nbd(const RfmCells& data, const FitOptions& options = {}) {
+  const std::array<const char*, 4> names = {"r", "alpha", "a", "b"};
+  if (data.cells.empty() || data.total_weight <= 0) {
+    throw InvalidArgument("bg/nbd fit: no customers with positive weight");
+  }
+  if (data.all_zero_frequency()) {
+    return detail::not_identified<BgNbdParameters, 4>(
+        names, BgNbdParameters{},
+        "every customer has zero repeat purchases, so purchase rates and dropout are not "
+        "identified",
+        options);
+  }
+  detail::ModelSpec<4> spec{
+      names, {1.0, data.max_T, 1.0, 1.0}, data.total_weight, data.total_weight};
+  return detail::fit_by_maximum_likelihood<4>(
+      spec, [&](const auto& p) { return detail::bg_nbd_cells_log_likelihood(p, data); },
+      [](const std::array<double, 4>& t) {
+        return BgNbdParameters{t[0], t[1], t[2], t[3]};
+      },
+      options);
+}
+
+/// Fits BG/NBD on a histogram (finishes it first).
+inline FitResult<BgNbdParameters> fit_bg_nbd(const RfmHistogram& histogram,
+                                             const FitOptions& options = {}) {
+  return fit_bg_nbd(histogram.finish(), options);
+}
+
+/// P(alive) of a BG/NBD customer with history (x, t_x, T) (Fader, Hardie & Lee, note 021):
+/// 1 when x = 0, else 1 / (1 + a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x)), via the logistic function.
+inline double probability_alive(const BgNbdParameters& p, double x, double t_x, double T) {
+  if (x == 0) return 1.0;
+  const double log_odds_dead = std::log(p.a / (p.b + x - 1.0)) +
+                               (p.r + x) * (std::log(p.alpha + T) - std::log(p.alpha + t_x));
+  return detail::logistic(-log_odds_dead);
+}
+
+/// Expected number of repeat purchases in the next t time units for a BG/NBD customer with history
+/// (x, t_x, T) (Fader, Hardie & Lee 2005, eq. 10). The 2F1 term is rewritten by Euler's
+/// transformation as 1 - (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z), z = t/(alpha+T+t), which is
+/// summed without cancellation.
+inline double conditional_expected_purchases(const BgNbdParameters& p, double t, double x,
+                                             double t_x, double T) {
+  if (t == 0) return 0.0;
+  const double z = t / (p.alpha + T + t);
+  const double bracket =
+      detail::one_minus_power_hyp(p.a, p.a + p.b - 1.0 - p.r, p.a + p.b + x - 1.0, z);
+  return (p.a + p.b + x - 1.0) / (p.a - 1.0) * bracket * probability_alive(p, x, t_x, T);
+}
+
+/// Expected number of repeat purchases in (0, t] for a new BG/NBD customer (eq. 9).
+inline double expected_purchases(const BgNbdParameters& p, double t) {
+  if (t == 0) return 0.0;
+  const double z = t / (p.alpha + t);
+  return (p.a + p.b - 1.0) / (p.a - 1.0) *
+         detail::one_minus_power_hyp(p.a, p.a + p.b - 1.0 - p.r, p.a + p.b - 1.0, z);
+}
+
+/// P(X(t) = n): probability that a new BG/NBD customer makes exactly n repeat purchases in
+/// (0, t] (eq. 8), with the negative-binomial tail computed as an incomplete beta function.
+inline double probability_of_purchases(const BgNbdParameters& p, double t, double n) {
+  if (!(n >= 0) || n != std::floor(n)) {
+    throw InvalidArgument("bg/nbd: number of purchases must be a non-negative whole number");
+  }
+  const double lbab = detail::log_beta(p.a, p.b);
+  double value =
+      std::exp(detail::log_beta(p.a, p.b + n) - lbab + detail::log_nbd_pmf(p.r, p.alpha, t, n));
+  if (n > 0) {
+    value += std::exp(detail::log_beta(p.a + 1.0, p.b + n - 1.0) - lbab) *
+             detail::nbd_upper_tail(p.r, p.alpha, t, n);
+  }
+  return value;
+}
+
+/// Vectorized P(alive) over customers (multithreaded, deterministic).
+inline std::vector<double> probability_alive(const BgNbdParameters& p,
+                                             std::span<const double> frequency,
+                                             std::span<const double> recency,
+                                             std::span<const double> T,
+                                             const ParallelOptions& options = {}) {
+  detail::check_positive_parameters("bg/nbd", {p.r, p.alpha, p.a, p.b});
+  detail::require_same_length("bg/nbd probability_alive", frequency.size(),
+                              {recency.size(), T.size()});
+  std::vector<double> out(frequency.size());
+  detail::for_each_customer(out.size(), options, [&](std::size_t i) {
+    detail::check_customer(frequency[i], recency[i], T[i], i);
+    out[i] = probability_alive(p, frequency[i], recency[i], T[i]);
+  });
+  return out;
+}
+
+/// Vectorized conditional expected purchases in the next t (multithreaded, deterministic).
+inline std::vector<double> conditional_expected_purchases(const BgNbdParameters& p, double t,
+                                                          std::span<const double> frequency,
+                                                          std::span<const double> recency,
+                                                          std::span<const double> T,
+                                                          const ParallelOptions& options = {}) {
+  detail::check_positive_parameters("bg/nbd", {p.r, p.alpha, p.a, p.b});
+  if (!(t >= 0) || !std::isfinite(t)) throw InvalidArgument("bg/nbd: t must be finite and >= 0");
+  detail::require_same_length("bg/nbd conditional_expected_purchases", frequency.size(),
+                              {recency.size(), T.size()});
+  std::vector<double> out(frequency.size());
+  detail::for_each_customer(out.size(), options, [&](std::size_t i) {
+    detail::check_customer(frequency[i], recency[i], T[i], i);
+    out[i] = conditional_expected_purchases(p, t, frequency[i], recency[i], T[i]);
+  });
+  return out;
+}
+
+}  // namespace cxlens::retention
