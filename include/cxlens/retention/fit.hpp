@@ -29,8 +29,8 @@ struct FitOptions {
   /// parameter starts at exp(0.1) in lifetimes' time-scaled units, as lifetimes does.
   std::optional<std::vector<double>> initial_parameters;
   /// Stop when every component of the gradient of the mean (per-customer) objective with respect
-  /// to the log-parameters is at most this.
-  double gradient_tolerance = 1e-9;
+  /// to the log-parameters is at most this (lifetimes passes tol = 1e-7 to scipy's BFGS).
+  double gradient_tolerance = 1e-7;
   /// Maximum number of BFGS iterations.
   int max_iterations = 1000;
   /// Throw ConvergenceError instead of returning a result whose `converged` is false.
@@ -70,6 +70,9 @@ struct FitResult {
   bool converged = false;
   /// Why the optimizer stopped (or why the fit was not attempted).
   std::string reason;
+  /// Largest absolute component of the gradient of the mean objective with respect to the
+  /// log-parameters at the estimates.
+  double gradient_norm = std::numeric_limits<double>::quiet_NaN();
   /// BFGS iterations.
   int iterations = 0;
   /// Log-likelihood evaluations (each with gradient), excluding the Hessian's.
@@ -158,6 +161,7 @@ auto fit_by_maximum_likelihood(const ModelSpec<N>& spec, const LogLikelihood& lo
   result.converged = m.converged;
   result.reason = m.reason;
   result.iterations = m.iterations;
+  result.gradient_norm = m.gradient.template lpNorm<Eigen::Infinity>();
   result.evaluations = m.evaluations;
   result.objective = m.value * w / spec.normalizer;
   result.log_likelihood = log_likelihood(theta);

@@ -188,7 +188,11 @@ inline MinimizerResult minimize_bfgs(const Objective& f, const Eigen::VectorXd& 
       alpha *= 2.0;
     }
     if (a_star <= 0) {
-      result.reason = "line search could not reduce the objective (precision limit)";
+      // No further decrease is representable. That is convergence only if the gradient is
+      // already within tolerance (checked at the loop head), so report it as a failure.
+      result.reason =
+          "line search could not reduce the objective (precision limit) before the "
+          "gradient reached tolerance";
       result.iterations = iter;
       break;
     }

@@ -1,0 +1,196 @@
+// cxlens retention: the MBG/NBD model (Batislam, Denizel & Filiztekin 2007, "Empirical validation
+// and comparison of models for customer base analysis", IJRM 24(3)): BG/NBD where a customer may
+// also drop out at time 0, right after the first purchase.
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <limits>
+#include <span>
+#include <vector>
+
+#include "cxlens/error.hpp"
+#include "cxlens/retention/bg_nbd.hpp"
+#include "cxlens/retention/detail/math.hpp"
+#include "cxlens/retention/fit.hpp"
+#include "cxlens/retention/parallel.hpp"
+#include "cxlens/retention/rfm.hpp"
+
+namespace cxlens::retention {
+
+/// MBG/NBD parameters: purchase rates ~ Gamma(r, alpha), dropout probability per purchase
+/// (including the first) ~ Beta(a, b).
+struct MbgNbdParameters {
+  /// Shape of the Gamma distribution of purchase rates.
+  double r = std::numeric_limits<double>::quiet_NaN();
+  /// Rate of the Gamma distribution of purchase rates (inverse time unit).
+  double alpha = std::numeric_limits<double>::quiet_NaN();
+  /// First shape of the Beta distribution of dropout probabilities.
+  double a = std::numeric_limits<double>::quiet_NaN();
+  /// Second shape of the Beta distribution of dropout probabilities.
+  double b = std::numeric_limits<double>::quiet_NaN();
+};
+
+namespace detail {
+
+/// Weighted MBG/NBD log-likelihood of finished cells for double or Dual parameters
+/// (r, alpha, a, b): A1 + A2 + A3 + log(1 + exp(A4)) with
+/// A2 = log B(a, b+x+1) - log B(a, b) and A4 = log(a/(b+x)) + (r+x) log((alpha+T)/(alpha+t_x)).
+template <class T>
+T mbg_nbd_cells_log_likelihood(const std::array<T, 4>& p, const RfmCells& data) {
+  const T& r = p[0];
+  const T& alpha = p[1];
+  const T& a = p[2];
+  const T& b = p[3];
+  const T common = r * log(alpha) + lgamma_of(a + b) - lgamma_of(r) - lgamma_of(b);
+  const T log_a = log(a);
+  T total(0.0);
+  double current_x = -1;
+  T x_terms(0.0), log_b_x(0.0);
+  for (const RfmCell& c : data.cells) {
+    const double x = c.frequency;
+    if (x != current_x) {
+      current_x = x;
+      x_terms = lgamma_of(r + x) + lgamma_of(b + (x + 1.0)) - lgamma_of(a + b + (x + 1.0)) + common;
+      log_b_x = log(b + x);
+    }
+    const T log_alpha_T = log(alpha + c.T);
+    const T a3 = -(r + x) * log_alpha_T;
+    const T a4 = log_a - log_b_x + (r + x) * (log_alpha_T - log(alpha + c.recency));
+    total += c.weight * (x_terms + a3 + log_add_exp(a4, T(0.0)));
+  }
+  return total;
+}
+
+}  // namespace detail
+
+/// MBG/NBD log-likelihood of one customer (x, t_x, T), in log space.
+inline double mbg_nbd_log_likelihood(const MbgNbdParameters& p, double x, double t_x, double T) {
+  detail::check_positive_parameters("mbg/nbd", {p.r, p.alpha, p.a, p.b});
+  detail::check_customer(x, t_x, T, 0);
+  RfmCells one;
+  one.cells.push_back({x, t_x, T, 1.0});
+  return detail::mbg_nbd_cells_log_likelihood<double>({p.r, p.alpha, p.a, p.b}, one);
+}
+
+/// Weighted MBG/NBD log-likelihood of a finished histogram.
+inline double mbg_nbd_log_likelihood(const MbgNbdParameters& p, const RfmCells& data) {
+  detail::check_positive_parameters("mbg/nbd", {p.r, p.alpha, p.a, p.b});
+  return detail::mbg_nbd_cells_log_likelihood<double>({p.r, p.alpha, p.a, p.b}, data);
+}
+
+/// Exact gradient of the weighted MBG/NBD log-likelihood with respect to (r, alpha, a, b).
+inline std::array<double, 4> mbg_nbd_log_likelihood_gradient(const MbgNbdParameters& p,
+                                                             const RfmCells& data) {
+  std::array<detail::Dual<4>, 4> d = {
+      detail::Dual<4>::variable(p.r, 0), detail::Dual<4>::variable(p.alpha, 1),
+      detail::Dual<4>::variable(p.a, 2), detail::Dual<4>::variable(p.b, 3)};
+  return detail::mbg_nbd_cells_log_likelihood(d, data).gradient;
+}
+
+/// Fits MBG/NBD by maximum likelihood on a finished histogram (not identified, and reported so,
+/// when every frequency is zero).
+inline FitResult<MbgNbdParameters> fit_mbg_nbd(const RfmCells& data,
+                                               const FitOptions& options = {}) {
+  const std::array<const char*, 4> names = {"r", "alpha", "a", "b"};
+  if (data.cells.empty() || data.total_weight <= 0) {
+    throw InvalidArgument("mbg/nbd fit: no customers with positive weight");
+  }
+  if (data.all_zero_frequency()) {
+    return detail::not_identified<MbgNbdParameters, 4>(
+        names, MbgNbdParameters{},
+        "every customer has zero repeat purchases, so purchase rates and dropout are not "
+        "identified",
+        options);
+  }
+  detail::ModelSpec<4> spec{
+      names, {1.0, data.max_T, 1.0, 1.0}, data.total_weight, data.total_weight};
+  return detail::fit_by_maximum_likelihood<4>(
+      spec, [&](const auto& p) { return detail::mbg_nbd_cells_log_likelihood(p, data); },
+      [](const std::array<double, 4>& t) {
+        return MbgNbdParameters{t[0], t[1], t[2], t[3]};
+      },
+      options);
+}
+
+/// Fits MBG/NBD on a histogram (finishes it first).
+inline FitResult<MbgNbdParameters> fit_mbg_nbd(const RfmHistogram& histogram,
+                                               const FitOptions& options = {}) {
+  return fit_mbg_nbd(histogram.finish(), options);
+}
+
+/// P(alive) of an MBG/NBD customer: 1 / (1 + a/(b+x) ((alpha+T)/(alpha+t_x))^(r+x)); below 1 even
+/// for x = 0, since a customer may drop out right after the first purchase.
+inline double probability_alive(const MbgNbdParameters& p, double x, double t_x, double T) {
+  const double log_odds_dead =
+      std::log(p.a / (p.b + x)) + (p.r + x) * (std::log(p.alpha + T) - std::log(p.alpha + t_x));
+  return detail::logistic(-log_odds_dead);
+}
+
+/// Expected repeat purchases in the next t for an MBG/NBD customer with history (x, t_x, T):
+/// (a+b+x)/(a-1) [1 - (1-z)^(a-1) 2F1(a+b-r, a-1; a+b+x; z)] P(alive), z = t/(alpha+T+t)
+/// (Euler-transformed form of Batislam et al.'s expression).
+inline double conditional_expected_purchases(const MbgNbdParameters& p, double t, double x,
+                                             double t_x, double T) {
+  if (t == 0) return 0.0;
+  const double z = t / (p.alpha + T + t);
+  const double bracket = detail::one_minus_power_hyp(p.a, p.a + p.b - p.r, p.a + p.b + x, z);
+  return (p.a + p.b + x) / (p.a - 1.0) * bracket * probability_alive(p, x, t_x, T);
+}
+
+/// Expected repeat purchases in (0, t] for a new MBG/NBD customer: b/(a-1) [1 - (alpha/(alpha+t))^r
+/// 2F1(r, b+1; a+b; t/(alpha+t))].
+inline double expected_purchases(const MbgNbdParameters& p, double t) {
+  if (t == 0) return 0.0;
+  const double z = t / (p.alpha + t);
+  return p.b / (p.a - 1.0) * detail::one_minus_power_hyp(p.a, p.a + p.b - p.r, p.a + p.b, z);
+}
+
+/// P(X(t) = n) for a new MBG/NBD customer.
+inline double probability_of_purchases(const MbgNbdParameters& p, double t, double n) {
+  if (!(n >= 0) || n != std::floor(n)) {
+    throw InvalidArgument("mbg/nbd: number of purchases must be a non-negative whole number");
+  }
+  const double lbab = detail::log_beta(p.a, p.b);
+  return std::exp(detail::log_beta(p.a, p.b + n + 1.0) - lbab +
+                  detail::log_nbd_pmf(p.r, p.alpha, t, n)) +
+         std::exp(detail::log_beta(p.a + 1.0, p.b + n) - lbab) *
+             detail::nbd_upper_tail(p.r, p.alpha, t, n);
+}
+
+/// Vectorized MBG/NBD P(alive) (multithreaded, deterministic).
+inline std::vector<double> probability_alive(const MbgNbdParameters& p,
+                                             std::span<const double> frequency,
+                                             std::span<const double> recency,
+                                             std::span<const double> T,
+                                             const ParallelOptions& options = {}) {
+  detail::check_positive_parameters("mbg/nbd", {p.r, p.alpha, p.a, p.b});
+  detail::require_same_length("mbg/nbd probability_alive", frequency.size(),
+                              {recency.size(), T.size()});
+  std::vector<double> out(frequency.size());
+  detail::for_each_customer(out.size(), options, [&](std::size_t i) {
+    detail::check_customer(frequency[i], recency[i], T[i], i);
+    out[i] = probability_alive(p, frequency[i], recency[i], T[i]);
+  });
+  return out;
+}
+
+/// Vectorized MBG/NBD conditional expected purchases in the next t.
+inline std::vector<double> conditional_expected_purchases(const MbgNbdParameters& p, double t,
+                                                          std::span<const double> frequency,
+                                                          std::span<const double> recency,
+                                                          std::span<const double> T,
+                                                          const ParallelOptions& options = {}) {
+  detail::check_positive_parameters("mbg/nbd", {p.r, p.alpha, p.a, p.b});
+  if (!(t >= 0) || !std::isfinite(t)) throw InvalidArgument("mbg/nbd: t must be finite and >= 0");
+  detail::require_same_length("mbg/nbd conditional_expected_purchases", frequency.size(),
+                              {recency.size(), T.size()});
+  std::vector<double> out(frequency.size());
+  detail::for_each_customer(out.size(), options, [&](std::size_t i) {
+    detail::check_customer(frequency[i], recency[i], T[i], i);
+    out[i] = conditional_expected_purchases(p, t, frequency[i], recency[i], T[i]);
+  });
+  return out;
+}
+
+}  // namespace cxlens::retention
