@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cxlens/error.hpp"
+#include "cxlens/retention/detail/cell_index.hpp"
 #include "cxlens/retention/detail/math.hpp"
 #include "cxlens/retention/fit.hpp"
 #include "cxlens/retention/parallel.hpp"
@@ -72,36 +73,50 @@ inline double nbd_upper_tail(double r, double alpha, double t, double n) {
 }
 
 /// Weighted BG/NBD log-likelihood of finished cells for T = double or Dual<N> parameters
-/// (r, alpha, a, b). Terms that depend only on x are computed once per distinct x.
+/// (r, alpha, a, b). Logarithms of alpha + T and alpha + t_x and the terms that depend only on x
+/// are computed once per distinct value (see CellIndex); each cell then costs one log-sum-exp.
 template <class T>
-T bg_nbd_cells_log_likelihood(const std::array<T, 4>& p, const RfmCells& data) {
+T bg_nbd_cells_log_likelihood(const std::array<T, 4>& p, const RfmCells& data,
+                              const CellIndex& index) {
   const T& r = p[0];
   const T& alpha = p[1];
   const T& a = p[2];
   const T& b = p[3];
   const T common = r * log(alpha) + lgamma_of(a + b) - lgamma_of(r) - lgamma_of(b);
   const T log_a = log(a);
+  std::vector<T> x_terms, log_odds, log_age, log_recency;
+  x_terms.reserve(index.frequencies.size());
+  log_odds.reserve(index.frequencies.size());
+  for (double x : index.frequencies) {
+    x_terms.push_back(lgamma_of(r + x) + lgamma_of(b + x) - lgamma_of(a + b + x) + common);
+    log_odds.push_back(x > 0 ? log_a - log(b + (x - 1.0)) : T(0.0));
+  }
+  for (double v : index.ages)
+    log_age.push_back(log(alpha + v));
+  for (double v : index.recencies)
+    log_recency.push_back(log(alpha + v));
   T total(0.0);
-  double current_x = -1;
-  T x_terms(0.0), log_b_x = T(0.0);
-  for (const RfmCell& c : data.cells) {
+  for (std::size_t i = 0; i < data.cells.size(); ++i) {
+    const RfmCell& c = data.cells[i];
     const double x = c.frequency;
-    if (x != current_x) {
-      current_x = x;
-      x_terms = lgamma_of(r + x) + lgamma_of(b + x) - lgamma_of(a + b + x) + common;
-      log_b_x = x > 0 ? log(b + (x - 1.0)) : T(0.0);
-    }
-    const T a3 = -(r + x) * log(alpha + c.T);
+    const auto fx = index.frequency_of[i];
+    const T a3 = -(r + x) * log_age[index.age_of[i]];
     T ll;
     if (x > 0) {
-      const T a4 = log_a - log_b_x - (r + x) * log(alpha + c.recency);
-      ll = x_terms + log_add_exp(a3, a4);
+      const T a4 = log_odds[fx] - (r + x) * log_recency[index.recency_of[i]];
+      ll = x_terms[fx] + log_add_exp(a3, a4);
     } else {
-      ll = x_terms + a3;
+      ll = x_terms[fx] + a3;
     }
     total += c.weight * ll;
   }
   return total;
+}
+
+/// Weighted BG/NBD log-likelihood of finished cells (indexes them first).
+template <class T>
+T bg_nbd_cells_log_likelihood(const std::array<T, 4>& p, const RfmCells& data) {
+  return bg_nbd_cells_log_likelihood(p, data, CellIndex(data.cells));
 }
 
 }  // namespace detail
@@ -149,8 +164,9 @@ inline FitResult<BgNbdParameters> fit_bg_nbd(const RfmCells& data, const FitOpti
   }
   detail::ModelSpec<4> spec{
       names, {1.0, data.max_T, 1.0, 1.0}, data.total_weight, data.total_weight};
+  const detail::CellIndex index(data.cells);
   return detail::fit_by_maximum_likelihood<4>(
-      spec, [&](const auto& p) { return detail::bg_nbd_cells_log_likelihood(p, data); },
+      spec, [&](const auto& p) { return detail::bg_nbd_cells_log_likelihood(p, data, index); },
       [](const std::array<double, 4>& t) {
         return BgNbdParameters{t[0], t[1], t[2], t[3]};
       },

@@ -167,7 +167,7 @@ auto fit_by_maximum_likelihood(const ModelSpec<N>& spec, const LogLikelihood& lo
   result.log_likelihood = log_likelihood(theta);
   // Standard errors: Hessian of the total penalized negative log-likelihood in log-parameters,
   // inverted, then mapped to natural units by the delta method (lifetimes' convention).
-  const Eigen::MatrixXd hessian_log = numerical_hessian(objective, m.x) * w;
+  const Eigen::MatrixXd hessian_log = numerical_hessian(objective, m.x, m.gradient) * w;
   Eigen::MatrixXd cov_log =
       Eigen::MatrixXd::Constant(N, N, std::numeric_limits<double>::quiet_NaN());
   Eigen::LDLT<Eigen::MatrixXd> ldlt(hessian_log);

@@ -36,30 +36,45 @@ namespace detail {
 /// Weighted MBG/NBD log-likelihood of finished cells for double or Dual parameters
 /// (r, alpha, a, b): A1 + A2 + A3 + log(1 + exp(A4)) with
 /// A2 = log B(a, b+x+1) - log B(a, b) and A4 = log(a/(b+x)) + (r+x) log((alpha+T)/(alpha+t_x)).
+/// Logarithms are computed once per distinct x, T and t_x (CellIndex).
 template <class T>
-T mbg_nbd_cells_log_likelihood(const std::array<T, 4>& p, const RfmCells& data) {
+T mbg_nbd_cells_log_likelihood(const std::array<T, 4>& p, const RfmCells& data,
+                               const CellIndex& index) {
   const T& r = p[0];
   const T& alpha = p[1];
   const T& a = p[2];
   const T& b = p[3];
   const T common = r * log(alpha) + lgamma_of(a + b) - lgamma_of(r) - lgamma_of(b);
   const T log_a = log(a);
+  std::vector<T> x_terms, log_odds, log_age, log_recency;
+  x_terms.reserve(index.frequencies.size());
+  log_odds.reserve(index.frequencies.size());
+  for (double x : index.frequencies) {
+    x_terms.push_back(lgamma_of(r + x) + lgamma_of(b + (x + 1.0)) - lgamma_of(a + b + (x + 1.0)) +
+                      common);
+    log_odds.push_back(log_a - log(b + x));
+  }
+  for (double v : index.ages)
+    log_age.push_back(log(alpha + v));
+  for (double v : index.recencies)
+    log_recency.push_back(log(alpha + v));
   T total(0.0);
-  double current_x = -1;
-  T x_terms(0.0), log_b_x(0.0);
-  for (const RfmCell& c : data.cells) {
+  for (std::size_t i = 0; i < data.cells.size(); ++i) {
+    const RfmCell& c = data.cells[i];
     const double x = c.frequency;
-    if (x != current_x) {
-      current_x = x;
-      x_terms = lgamma_of(r + x) + lgamma_of(b + (x + 1.0)) - lgamma_of(a + b + (x + 1.0)) + common;
-      log_b_x = log(b + x);
-    }
-    const T log_alpha_T = log(alpha + c.T);
-    const T a3 = -(r + x) * log_alpha_T;
-    const T a4 = log_a - log_b_x + (r + x) * (log_alpha_T - log(alpha + c.recency));
-    total += c.weight * (x_terms + a3 + log_add_exp(a4, T(0.0)));
+    const auto fx = index.frequency_of[i];
+    const T& la = log_age[index.age_of[i]];
+    const T a3 = -(r + x) * la;
+    const T a4 = log_odds[fx] + (r + x) * (la - log_recency[index.recency_of[i]]);
+    total += c.weight * (x_terms[fx] + a3 + log_add_exp(a4, T(0.0)));
   }
   return total;
+}
+
+/// Weighted MBG/NBD log-likelihood of finished cells (indexes them first).
+template <class T>
+T mbg_nbd_cells_log_likelihood(const std::array<T, 4>& p, const RfmCells& data) {
+  return mbg_nbd_cells_log_likelihood(p, data, CellIndex(data.cells));
 }
 
 }  // namespace detail
@@ -105,8 +120,9 @@ inline FitResult<MbgNbdParameters> fit_mbg_nbd(const RfmCells& data,
   }
   detail::ModelSpec<4> spec{
       names, {1.0, data.max_T, 1.0, 1.0}, data.total_weight, data.total_weight};
+  const detail::CellIndex index(data.cells);
   return detail::fit_by_maximum_likelihood<4>(
-      spec, [&](const auto& p) { return detail::mbg_nbd_cells_log_likelihood(p, data); },
+      spec, [&](const auto& p) { return detail::mbg_nbd_cells_log_likelihood(p, data, index); },
       [](const std::array<double, 4>& t) {
         return MbgNbdParameters{t[0], t[1], t[2], t[3]};
       },

@@ -11,6 +11,7 @@
 
 #include "cxlens/error.hpp"
 #include "cxlens/retention/bg_nbd.hpp"
+#include "cxlens/retention/detail/cell_index.hpp"
 #include "cxlens/retention/detail/math.hpp"
 #include "cxlens/retention/fit.hpp"
 #include "cxlens/retention/parallel.hpp"
@@ -33,54 +34,86 @@ struct ParetoNbdParameters {
 
 namespace detail {
 
-/// log A_0 of Fader & Hardie's note (eqs. 19-20): A_0 = F(z1)/(m+t_x)^(r+s+x) -
-/// F(z2)/(m+T)^(r+s+x), F = 2F1(r+s+x, c; r+s+x+1; .), where for alpha >= beta, m = alpha,
-/// c = s+1, z = (alpha-beta)/(alpha+.), and for alpha < beta, m = beta, c = r+x,
-/// z = (beta-alpha)/(beta+.). Both branches keep 0 <= z < 1. The difference is taken in log space
-/// (log_sub_exp); A_0 = 0 (log = -inf) when t_x = T.
+/// One of the two terms of A_0 in log form: log 2F1(r+s+x, c; r+s+x+1; z(t)) - (r+s+x) log(m+t),
+/// where for alpha >= beta, m = alpha, c = s+1, z = (alpha-beta)/(alpha+t), and for alpha < beta,
+/// m = beta, c = r+x, z = (beta-alpha)/(beta+t) (Fader & Hardie's note, eqs. 19-20). Both branches
+/// keep 0 <= z < 1.
 template <class T>
-T pareto_log_a0(const T& r, const T& alpha, const T& s, const T& beta, double x, double t_x,
-                double age) {
+T pareto_log_a0_term(const T& r, const T& alpha, const T& s, const T& beta, double x, double t) {
   const bool alpha_ge_beta = value_of(alpha) >= value_of(beta);
   const T m = alpha_ge_beta ? alpha : beta;
   const T diff = alpha_ge_beta ? alpha - beta : beta - alpha;
   const T c = alpha_ge_beta ? s + 1.0 : r + x;
   const T rsx = r + s + x;
-  const T m_tx = m + t_x;
-  const T m_T = m + age;
-  const T first = log_hyp2f1_a_ap1(rsx, c, diff / m_tx) - rsx * log(m_tx);
+  const T m_t = m + t;
+  return log_hyp2f1_a_ap1(rsx, c, diff / m_t) - rsx * log(m_t);
+}
+
+/// log A_0 of Fader & Hardie's note (eqs. 19-20): A_0 = F(z1)/(m+t_x)^(r+s+x) -
+/// F(z2)/(m+T)^(r+s+x) (see pareto_log_a0_term). The difference is taken in log space
+/// (log_sub_exp); A_0 = 0 (log = -inf) when t_x = T.
+template <class T>
+T pareto_log_a0(const T& r, const T& alpha, const T& s, const T& beta, double x, double t_x,
+                double age) {
   if (t_x == age) return T(-std::numeric_limits<double>::infinity());
-  const T second = log_hyp2f1_a_ap1(rsx, c, diff / m_T) - rsx * log(m_T);
-  return log_sub_exp(first, second);
+  return log_sub_exp(pareto_log_a0_term(r, alpha, s, beta, x, t_x),
+                     pareto_log_a0_term(r, alpha, s, beta, x, age));
 }
 
 /// Weighted Pareto/NBD log-likelihood of finished cells for double or Dual parameters
 /// (r, alpha, s, beta) (Fader & Hardie's note, eq. 18):
 /// log L = log Gamma(r+x) - log Gamma(r) + r log alpha + s log beta
 ///         + log[ (alpha+T)^-(r+x) (beta+T)^-s + s/(r+s+x) A_0 ].
+/// The hypergeometric terms of A_0 are computed once per distinct (x, t_x) and (x, T) pair, the
+/// logarithms once per distinct x and T (CellIndex).
 template <class T>
-T pareto_nbd_cells_log_likelihood(const std::array<T, 4>& p, const RfmCells& data) {
+T pareto_nbd_cells_log_likelihood(const std::array<T, 4>& p, const RfmCells& data,
+                                  const CellIndex& index) {
   const T& r = p[0];
   const T& alpha = p[1];
   const T& s = p[2];
   const T& beta = p[3];
   const T common = r * log(alpha) + s * log(beta) - lgamma_of(r);
   const T log_s = log(s);
+  std::vector<T> x_terms, log_rsx, log_alpha_age, log_beta_age, term_recency, term_age;
+  for (double x : index.frequencies) {
+    x_terms.push_back(lgamma_of(r + x) + common);
+    log_rsx.push_back(log(r + s + x));
+  }
+  for (double v : index.ages) {
+    log_alpha_age.push_back(log(alpha + v));
+    log_beta_age.push_back(log(beta + v));
+  }
+  for (const auto& [f, t] : index.frequency_recency) {
+    term_recency.push_back(
+        pareto_log_a0_term(r, alpha, s, beta, index.frequencies[f], index.recencies[t]));
+  }
+  for (const auto& [f, t] : index.frequency_age) {
+    term_age.push_back(pareto_log_a0_term(r, alpha, s, beta, index.frequencies[f], index.ages[t]));
+  }
   T total(0.0);
-  double current_x = -1;
-  T x_terms(0.0), log_rsx(0.0);
-  for (const RfmCell& c : data.cells) {
+  for (std::size_t i = 0; i < data.cells.size(); ++i) {
+    const RfmCell& c = data.cells[i];
     const double x = c.frequency;
-    if (x != current_x) {
-      current_x = x;
-      x_terms = lgamma_of(r + x) + common;
-      log_rsx = log(r + s + x);
+    const auto fx = index.frequency_of[i];
+    const auto ax = index.age_of[i];
+    const T alive = -(r + x) * log_alpha_age[ax] - s * log_beta_age[ax];
+    if (c.recency == c.T) {  // A_0 = 0: only the alive term remains.
+      total += c.weight * (x_terms[fx] + alive);
+      continue;
     }
-    const T alive = -(r + x) * log(alpha + c.T) - s * log(beta + c.T);
-    const T dead = log_s + pareto_log_a0(r, alpha, s, beta, x, c.recency, c.T) - log_rsx;
-    total += c.weight * (x_terms + log_add_exp(alive, dead));
+    const T log_a0 = log_sub_exp(term_recency[index.frequency_recency_of[i]],
+                                 term_age[index.frequency_age_of[i]]);
+    const T dead = log_s + log_a0 - log_rsx[fx];
+    total += c.weight * (x_terms[fx] + log_add_exp(alive, dead));
   }
   return total;
+}
+
+/// Weighted Pareto/NBD log-likelihood of finished cells (indexes them first).
+template <class T>
+T pareto_nbd_cells_log_likelihood(const std::array<T, 4>& p, const RfmCells& data) {
+  return pareto_nbd_cells_log_likelihood(p, data, CellIndex(data.cells));
 }
 
 /// Gauss-Legendre nodes and weights on [-1, 1] (Newton iteration on the Legendre polynomial).
@@ -185,8 +218,9 @@ inline FitResult<ParetoNbdParameters> fit_pareto_nbd(const RfmCells& data,
   const double mean_weight = data.total_weight / static_cast<double>(data.input_rows);
   detail::ModelSpec<4> spec{
       names, {1.0, data.max_T, 1.0, data.max_T}, data.total_weight, mean_weight};
+  const detail::CellIndex index(data.cells);
   return detail::fit_by_maximum_likelihood<4>(
-      spec, [&](const auto& p) { return detail::pareto_nbd_cells_log_likelihood(p, data); },
+      spec, [&](const auto& p) { return detail::pareto_nbd_cells_log_likelihood(p, data, index); },
       [](const std::array<double, 4>& t) {
         return ParetoNbdParameters{t[0], t[1], t[2], t[3]};
       },

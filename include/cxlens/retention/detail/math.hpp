@@ -12,6 +12,16 @@
 
 #include "cxlens/error.hpp"
 
+// Fully unroll the short gradient loops of Dual even at -O2 (the default optimization level of
+// many builds), where GCC otherwise leaves them as scalar loops.
+#if defined(__GNUC__) && !defined(__clang__)
+#define CXLENS_RETENTION_UNROLL _Pragma("GCC unroll 8")
+#elif defined(__clang__)
+#define CXLENS_RETENTION_UNROLL _Pragma("clang loop unroll(full)")
+#else
+#define CXLENS_RETENTION_UNROLL
+#endif
+
 namespace cxlens::retention::detail {
 
 /// Natural log of the gamma function for x > 0, thread-safe (glibc's lgamma_r does not write the
@@ -82,23 +92,27 @@ struct Dual {
   /// Chain rule helper: a function of this value with the given value and derivative.
   Dual chain(double new_value, double derivative) const {
     Dual out(new_value);
+    CXLENS_RETENTION_UNROLL
     for (int i = 0; i < N; ++i)
       out.gradient[i] = derivative * gradient[i];
     return out;
   }
   Dual& operator+=(const Dual& o) {
     value += o.value;
+    CXLENS_RETENTION_UNROLL
     for (int i = 0; i < N; ++i)
       gradient[i] += o.gradient[i];
     return *this;
   }
   Dual& operator-=(const Dual& o) {
     value -= o.value;
+    CXLENS_RETENTION_UNROLL
     for (int i = 0; i < N; ++i)
       gradient[i] -= o.gradient[i];
     return *this;
   }
   Dual& operator*=(const Dual& o) {
+    CXLENS_RETENTION_UNROLL
     for (int i = 0; i < N; ++i)
       gradient[i] = gradient[i] * o.value + value * o.gradient[i];
     value *= o.value;
@@ -107,6 +121,7 @@ struct Dual {
   Dual& operator/=(const Dual& o) {
     const double inv = 1.0 / o.value;
     const double q = value * inv;
+    CXLENS_RETENTION_UNROLL
     for (int i = 0; i < N; ++i)
       gradient[i] = (gradient[i] - q * o.gradient[i]) * inv;
     value = q;
