@@ -52,34 +52,23 @@ enum class TimeScale { kContinuous, kDiscrete };
 /// and T and frequency <= recency.
 inline void validate_rfm_row(double frequency, double recency, double T, std::size_t row,
                              TimeScale scale = TimeScale::kContinuous) {
-  const std::string where = " (row " + std::to_string(row) + ")";
-  if (!std::isfinite(frequency) || frequency < 0) {
-    throw InvalidArgument("rfm: frequency must be finite and non-negative" + where);
-  }
-  if (!std::isfinite(recency) || recency < 0) {
-    throw InvalidArgument("rfm: recency must be finite and non-negative" + where);
-  }
-  if (!std::isfinite(T) || T < 0) {
-    throw InvalidArgument("rfm: T must be finite and non-negative" + where);
-  }
-  if (frequency != std::floor(frequency)) {
-    throw InvalidArgument("rfm: frequency must be a whole number of repeat purchases" + where);
-  }
-  if (recency > T) throw InvalidArgument("rfm: recency exceeds T" + where);
-  if (frequency == 0 && recency != 0) {
-    throw InvalidArgument("rfm: recency must be 0 when frequency is 0" + where);
-  }
-  if (frequency > 0 && recency == 0) {
-    throw InvalidArgument("rfm: recency must be positive when frequency is positive" + where);
-  }
+  // The message is built only on failure: this runs once per customer when scoring millions.
+  auto fail = [row](const char* rule) {
+    throw InvalidArgument(std::string("rfm: ") + rule + " (row " + std::to_string(row) + ")");
+  };
+  if (!std::isfinite(frequency) || frequency < 0) fail("frequency must be finite and non-negative");
+  if (!std::isfinite(recency) || recency < 0) fail("recency must be finite and non-negative");
+  if (!std::isfinite(T) || T < 0) fail("T must be finite and non-negative");
+  if (frequency != std::floor(frequency))
+    fail("frequency must be a whole number of repeat purchases");
+  if (recency > T) fail("recency exceeds T");
+  if (frequency == 0 && recency != 0) fail("recency must be 0 when frequency is 0");
+  if (frequency > 0 && recency == 0) fail("recency must be positive when frequency is positive");
   if (scale == TimeScale::kDiscrete) {
     if (recency != std::floor(recency) || T != std::floor(T)) {
-      throw InvalidArgument("rfm: recency and periods must be whole numbers in discrete time" +
-                            where);
+      fail("recency and periods must be whole numbers in discrete time");
     }
-    if (frequency > recency) {
-      throw InvalidArgument("rfm: frequency exceeds recency in discrete time" + where);
-    }
+    if (frequency > recency) fail("frequency exceeds recency in discrete time");
   }
 }
 

@@ -354,14 +354,17 @@ inline double hyp2f1_minus_one(double A, double B, double C, double z) {
     term *= (A + k) * (B + k) / ((C + k) * (k + 1.0)) * z;
     sum += term;
     if (term == 0.0) return sum;
-    // Past the point where every later coefficient has one sign, the tail is bounded by a
-    // geometric series whose ratio is the larger of the next term ratio and z.
-    const double kn = k + 1.0;
-    if (kn + A > 0 && kn + B > 0 && kn + C > 0) {
-      const double ratio =
-          std::max(z, std::fabs((A + kn) * (B + kn) / ((C + kn) * (kn + 1.0)) * z));
-      if (ratio < 1.0 && std::fabs(term) * ratio <= 1e-17 * std::fabs(sum) * (1.0 - ratio)) {
-        return sum;
+    // Cheap test first; then, past the point where every later coefficient has one sign, the
+    // tail is bounded by a geometric series whose ratio is the larger of the next term ratio
+    // and z.
+    if (std::fabs(term) <= 1e-17 * std::fabs(sum)) {
+      const double kn = k + 1.0;
+      if (kn + A > 0 && kn + B > 0 && kn + C > 0) {
+        const double ratio =
+            std::max(z, std::fabs((A + kn) * (B + kn) / ((C + kn) * (kn + 1.0)) * z));
+        if (ratio < 1.0 && std::fabs(term) * ratio <= 1e-17 * std::fabs(sum) * (1.0 - ratio)) {
+          return sum;
+        }
       }
     }
     if (!std::isfinite(sum)) break;
