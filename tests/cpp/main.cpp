@@ -1,3 +1,3 @@
-// Shared doctest entry point for the C++ tests.
+// The one doctest main shared by every C++ test file.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>

@@ -1,0 +1,102 @@
+"""Benchmark: ingest events from numpy columns, and finalize (sort by customer, time).
+
+Measures, on the same columns in the same run:
+- validation + copy throughput of ``EventLog.append`` (goal: >= 100M events/s on one core);
+- ``finalize`` (stable sort by customer then time) against ``numpy.lexsort`` (goal: >= 3x);
+- memory per event of the finalized log.
+
+Two input orders: events in time order (how logs arrive: a day of all customers, then the
+next) and fully shuffled. Run: ``python bench/bench_ingest.py --events 100_000_000``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+
+import numpy as np
+
+from cxlens import _core
+
+
+def make_columns(n_events: int, n_customers: int, seed: int, shuffled: bool):
+    rng = np.random.default_rng(seed)
+    customer = rng.integers(0, n_customers, n_events, dtype=np.uint32)
+    start = np.datetime64("2023-01-01", "ns").astype(np.int64)
+    two_years = 2 * 365 * 86_400 * 10**9
+    t = rng.integers(0, two_years, n_events, dtype=np.int64)
+    if not shuffled:
+        t.sort()
+    time_ns = start + t
+    channel = rng.integers(0, 8, n_events, dtype=np.uint8)
+    event = rng.integers(0, 6, n_events, dtype=np.uint16)
+    value = rng.gamma(2.0, 20.0, n_events)
+    return customer, time_ns, channel, event, value
+
+
+def new_log(n_customers: int) -> _core.EventLog:
+    log = _core.EventLog()
+    log.intern_customers([str(i) for i in range(n_customers)])
+    for name in ["web", "app", "call_center", "store", "email", "sms", "ivr", "community"]:
+        log.add_channel(name)
+    for name in ["purchase", "service_contact", "digital_session", "message_sent",
+                 "message_opened", "complaint"]:
+        log.add_event_type(name, name)
+    return log
+
+
+def run(n_events: int, n_customers: int, repeats: int, shuffled: bool) -> dict:
+    columns = make_columns(n_events, n_customers, seed=1, shuffled=shuffled)
+    customer, time_ns, channel, event, value = columns
+    append_s, finalize_s, lexsort_s = [], [], []
+    memory = 0
+    for _ in range(repeats):
+        log = new_log(n_customers)
+        t0 = time.perf_counter()
+        log.append(customer, time_ns, channel, event, value=value)
+        append_s.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        log.finalize()
+        finalize_s.append(time.perf_counter() - t0)
+        memory = log.memory_bytes
+        del log
+        t0 = time.perf_counter()
+        order = np.lexsort((time_ns, customer))
+        lexsort_s.append(time.perf_counter() - t0)
+        del order
+    append = statistics.median(append_s)
+    finalize = statistics.median(finalize_s)
+    lexsort = statistics.median(lexsort_s)
+    return {
+        "order": "shuffled" if shuffled else "time-ordered",
+        "events": n_events,
+        "append_s": append,
+        "append_events_per_s": n_events / append,
+        "finalize_s": finalize,
+        "lexsort_s": lexsort,
+        "lexsort_over_finalize": lexsort / finalize,
+        "bytes_per_event": memory / n_events,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=lambda s: int(s.replace("_", "")), default=100_000_000)
+    parser.add_argument("--customers", type=lambda s: int(s.replace("_", "")), default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, "
+          f"python {platform.python_version()}, numpy {np.__version__}")
+    print(f"{args.events:,} events, {args.customers:,} customers, median of {args.repeats}")
+    for shuffled in (False, True):
+        r = run(args.events, args.customers, args.repeats, shuffled)
+        print(f"[{r['order']}] append (validate+copy): {r['append_s']:.3f} s = "
+              f"{r['append_events_per_s'] / 1e6:.0f}M events/s | finalize {r['finalize_s']:.3f} s "
+              f"vs numpy.lexsort {r['lexsort_s']:.3f} s: ratio {r['lexsort_over_finalize']:.1f}x | "
+              f"{r['bytes_per_event']:.1f} bytes/event")
+
+
+if __name__ == "__main__":
+    main()

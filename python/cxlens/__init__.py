@@ -1,0 +1,38 @@
+"""cxlens: see the customers a business cannot see.
+
+cxlens turns raw interaction events from every channel (call center, store, web, app, SMS,
+email, community) into one view of each customer, journey graphs and retention scores. The
+C++ core does the work; this package is a thin pandas-in, pandas-out layer over it.
+
+Start with :class:`EventLog` (ingest and validate events) and :func:`simulate` (a synthetic
+multichannel world with known ground truth).
+"""
+
+from ._core import (
+    ColumnTypeError,
+    ConvergenceError,
+    Error,
+    IngestError,
+    InvalidArgument,
+    NotFound,
+    __version__,
+    hash_identity_key,
+    hash_identity_key64,
+)
+from .model import Channel
+from .store import EventLog, RejectionReport
+
+__all__ = [
+    "__version__",
+    "Channel",
+    "ColumnTypeError",
+    "ConvergenceError",
+    "Error",
+    "EventLog",
+    "IngestError",
+    "InvalidArgument",
+    "NotFound",
+    "RejectionReport",
+    "hash_identity_key",
+    "hash_identity_key64",
+]
