@@ -41,9 +41,20 @@ inline void check_positive_parameters(const char* model, std::initializer_list<d
   }
 }
 
-/// Checks one customer's (x, t_x, T) for predictions (same rules as the fit input).
+/// Checks one customer's (x, t_x, T) for predictions: finite, non-negative, x whole and
+/// t_x <= T, the domain where the prediction formulas are defined. (Fits apply the stricter
+/// validate_rfm_row; predictions also accept, as lifetimes does, histories such as x = 0 with
+/// t_x > 0 that a summary never produces, e.g. for P(alive) grids.)
 inline void check_customer(double x, double t_x, double T, std::size_t row) {
-  validate_rfm_row(x, t_x, T, row);
+  auto fail = [row](const char* rule) {
+    throw InvalidArgument(std::string("retention: ") + rule + " (row " + std::to_string(row) + ")");
+  };
+  if (!std::isfinite(x) || x < 0 || x != std::floor(x)) {
+    fail("frequency must be a finite, non-negative whole number");
+  }
+  if (!std::isfinite(t_x) || t_x < 0) fail("recency must be finite and non-negative");
+  if (!std::isfinite(T) || T < 0) fail("T must be finite and non-negative");
+  if (t_x > T) fail("recency exceeds T");
 }
 
 /// 1 - (1-z)^(a-1) 2F1(A, a-1; C; z), the bracket of the BG/NBD and MBG/NBD expectations after
