@@ -328,6 +328,36 @@ TEST_SUITE("retention") {
     }
   }
 
+  TEST_CASE("BG/NBD-family expectations: series and quadrature agree; any horizon is finite") {
+    for (double a : {0.79, 1.6, 3.0}) {
+      for (double b : {0.5, 2.4, 30.0}) {
+        for (double nu : {0.24, 5.2, 200.0}) {
+          for (double u : {1e-3, 0.5, 5.0, 200.0}) {
+            const double series = rt::detail::expected_purchases_factor(a, b, nu, u);
+            const double quadrature =
+                rt::detail::expected_purchases_factor_by_integral(a, b, nu, u);
+            CHECK(quadrature == doctest::Approx(series).epsilon(1e-9));
+          }
+        }
+      }
+    }
+    const rt::BgNbdParameters bg{0.24259, 4.41353, 0.79289, 2.42575};
+    double previous = 0;
+    for (double t : {1e3, 1e5, 1e8, 1e12}) {
+      const double e = rt::expected_purchases(bg, t);
+      CHECK(std::isfinite(e));
+      CHECK(e > previous);  // a < 1: grows without bound, like t^(1-a)
+      previous = e;
+      CHECK(std::isfinite(rt::conditional_expected_purchases(bg, t, 200, 38, 40)));
+    }
+    // With a > 1 the expectation tends to E[1/p] = (a+b-1)/(a-1) as t grows.
+    const rt::BgNbdParameters bounded{2.0, 4.41353, 2.5, 2.42575};  // r = 2: fast approach
+    CHECK(rt::expected_purchases(bounded, 1e14) ==
+          doctest::Approx((2.5 + 2.42575 - 1) / (2.5 - 1)).epsilon(1e-4));
+    const rt::MbgNbdParameters mbg{0.525, 6.183, 0.891, 1.614};
+    CHECK(std::isfinite(rt::expected_purchases(mbg, 1e9)));
+  }
+
   TEST_CASE("Pareto/NBD likelihood is continuous across alpha = beta") {
     const rt::RfmCells cells = cdnow_cells();
     const double at = rt::pareto_nbd_log_likelihood({0.55, 11.0, 0.6, 11.0}, cells);

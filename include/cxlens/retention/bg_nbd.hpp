@@ -58,14 +58,60 @@ inline void check_customer(double x, double t_x, double T, std::size_t row) {
 }
 
 /// 1 - (1-z)^(a-1) 2F1(A, a-1; C; z), the bracket of the BG/NBD and MBG/NBD expectations after
-/// Euler's transformation, computed without cancellation for small z (where it is ~z).
+/// Euler's transformation, computed without cancellation for small z (where it is ~z). Returns
+/// NaN when the series' terms cancel by more than six digits (possible when A is far below 0),
+/// so the caller can integrate instead.
 inline double one_minus_power_hyp(double a, double A, double C, double z) {
   if (z == 0.0) return 0.0;
-  const double s1 = hyp2f1_minus_one(A, a - 1.0, C, z);
+  double largest = 0;
+  const double s1 = hyp2f1_minus_one(A, a - 1.0, C, z, &largest);
+  if (largest > 1e6 * std::max(std::fabs(s1), 1e-300) && largest > 1e-6) {
+    return std::numeric_limits<double>::quiet_NaN();
+  }
   if (1.0 + s1 > 0.0) {
     return -std::expm1((a - 1.0) * std::log1p(-z) + std::log1p(s1));
   }
   return 1.0 - std::pow(1.0 - z, a - 1.0) * (1.0 + s1);
+}
+
+/// expected_purchases_factor by adaptive quadrature over p (any u >= 0); see there.
+inline double expected_purchases_factor_by_integral(double a, double b, double nu, double u) {
+  // h(p) = 1 - (1 + p u)^-nu, computed without cancellation.
+  auto h = [&](double p) { return -std::expm1(-nu * std::log1p(p * u)); };
+  const double lower_end = std::pow(0.5, a);
+  auto lower = [&](double q) {  // p = q^(1/a): p^(a-2) dp = q^(-1/a) dq / a
+    if (q <= 0) return nu * u / a;
+    const double p = std::pow(q, 1.0 / a);
+    return std::pow(q, -1.0 / a) / a * std::pow(1.0 - p, b - 1.0) * h(p);
+  };
+  const double upper_end = std::pow(0.5, b);
+  auto upper = [&](double w) {  // 1 - p = w^(1/b): (1-p)^(b-1) dp = dw / b
+    const double p = 1.0 - std::pow(w, 1.0 / b);
+    return std::pow(p, a - 2.0) / b * h(p);
+  };
+  const double integral = adaptive_integral(lower, 0.0, lower_end, 1e-12) +
+                          adaptive_integral(upper, 0.0, upper_end, 1e-12);
+  return integral * std::exp(-log_beta(a, b));
+}
+
+/// E[(1 - (1 + p u)^-nu) / p] for p ~ Beta(a, b): the expected number of purchases of a customer
+/// alive now, over a horizon u (in units of alpha + T), under the BG/NBD family: a customer
+/// with rate lambda and dropout p makes (1 - exp(-lambda p t))/p purchases in expectation, and
+/// lambda ~ Gamma(nu, alpha + T). Equals (a+b-1)/(a-1) [1 - (1-z)^(a-1) 2F1(a+b-1-nu, a-1;
+/// a+b-1; z)], z = u/(1+u) (Fader, Hardie & Lee 2005, eq. 10 after Euler's transformation),
+/// which is summed as a series when z <= 0.999 and its terms do not cancel; for longer horizons
+/// (where the series converges too slowly) or cancelling terms (nu far above a + b) the
+/// expectation is integrated over p instead (adaptive Gauss-Legendre, with the
+/// substitutions p = q^(1/a) near 0 and 1 - p = w^(1/b) near 1 that remove the endpoint
+/// singularities).
+inline double expected_purchases_factor(double a, double b, double nu, double u) {
+  if (u == 0.0) return 0.0;
+  const double z = u / (1.0 + u);
+  if (z <= 0.999) {
+    const double bracket = one_minus_power_hyp(a, a + b - 1.0 - nu, a + b - 1.0, z);
+    if (!std::isnan(bracket)) return (a + b - 1.0) / (a - 1.0) * bracket;
+  }
+  return expected_purchases_factor_by_integral(a, b, nu, u);
 }
 
 /// log of the negative binomial pmf P(N(t) = n) with N(t) ~ NBD(r, alpha) over a period t
@@ -202,22 +248,18 @@ inline double probability_alive(const BgNbdParameters& p, double x, double t_x, 
 /// Expected number of repeat purchases in the next t time units for a BG/NBD customer with history
 /// (x, t_x, T) (Fader, Hardie & Lee 2005, eq. 10). The 2F1 term is rewritten by Euler's
 /// transformation as 1 - (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z), z = t/(alpha+T+t), which is
-/// summed without cancellation.
+/// summed without cancellation (see detail::expected_purchases_factor; finite for any t).
 inline double conditional_expected_purchases(const BgNbdParameters& p, double t, double x,
                                              double t_x, double T) {
   if (t == 0) return 0.0;
-  const double z = t / (p.alpha + T + t);
-  const double bracket =
-      detail::one_minus_power_hyp(p.a, p.a + p.b - 1.0 - p.r, p.a + p.b + x - 1.0, z);
-  return (p.a + p.b + x - 1.0) / (p.a - 1.0) * bracket * probability_alive(p, x, t_x, T);
+  return detail::expected_purchases_factor(p.a, p.b + x, p.r + x, t / (p.alpha + T)) *
+         probability_alive(p, x, t_x, T);
 }
 
 /// Expected number of repeat purchases in (0, t] for a new BG/NBD customer (eq. 9).
 inline double expected_purchases(const BgNbdParameters& p, double t) {
   if (t == 0) return 0.0;
-  const double z = t / (p.alpha + t);
-  return (p.a + p.b - 1.0) / (p.a - 1.0) *
-         detail::one_minus_power_hyp(p.a, p.a + p.b - 1.0 - p.r, p.a + p.b - 1.0, z);
+  return detail::expected_purchases_factor(p.a, p.b, p.r, t / p.alpha);
 }
 
 /// P(X(t) = n): probability that a new BG/NBD customer makes exactly n repeat purchases in

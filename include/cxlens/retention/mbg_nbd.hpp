@@ -149,17 +149,18 @@ inline double probability_alive(const MbgNbdParameters& p, double x, double t_x,
 inline double conditional_expected_purchases(const MbgNbdParameters& p, double t, double x,
                                              double t_x, double T) {
   if (t == 0) return 0.0;
-  const double z = t / (p.alpha + T + t);
-  const double bracket = detail::one_minus_power_hyp(p.a, p.a + p.b - p.r, p.a + p.b + x, z);
-  return (p.a + p.b + x) / (p.a - 1.0) * bracket * probability_alive(p, x, t_x, T);
+  // Posterior dropout probability ~ Beta(a, b + x + 1) given alive (MBG counts the first
+  // purchase as a dropout opportunity).
+  return detail::expected_purchases_factor(p.a, p.b + x + 1.0, p.r + x, t / (p.alpha + T)) *
+         probability_alive(p, x, t_x, T);
 }
 
 /// Expected repeat purchases in (0, t] for a new MBG/NBD customer: b/(a-1) [1 - (alpha/(alpha+t))^r
 /// 2F1(r, b+1; a+b; t/(alpha+t))].
 inline double expected_purchases(const MbgNbdParameters& p, double t) {
   if (t == 0) return 0.0;
-  const double z = t / (p.alpha + t);
-  return p.b / (p.a - 1.0) * detail::one_minus_power_hyp(p.a, p.a + p.b - p.r, p.a + p.b, z);
+  // = P(alive at 0) E[...] with P(alive at 0) = b/(a+b) and p ~ Beta(a, b+1) given alive.
+  return p.b / (p.a + p.b) * detail::expected_purchases_factor(p.a, p.b + 1.0, p.r, t / p.alpha);
 }
 
 /// P(X(t) = n) for a new MBG/NBD customer.

@@ -116,61 +116,6 @@ T pareto_nbd_cells_log_likelihood(const std::array<T, 4>& p, const RfmCells& dat
   return pareto_nbd_cells_log_likelihood(p, data, CellIndex(data.cells));
 }
 
-/// Gauss-Legendre nodes and weights on [-1, 1] (Newton iteration on the Legendre polynomial).
-template <int N>
-struct GaussLegendre {
-  /// Nodes.
-  std::array<double, N> nodes{};
-  /// Weights.
-  std::array<double, N> weights{};
-  GaussLegendre() {
-    const double pi = 3.14159265358979323846;
-    for (int i = 0; i < (N + 1) / 2; ++i) {
-      double z = std::cos(pi * (i + 0.75) / (N + 0.5));
-      double pp = 0;
-      for (int it = 0; it < 100; ++it) {
-        double p1 = 1.0, p2 = 0.0;
-        for (int j = 0; j < N; ++j) {
-          const double p3 = p2;
-          p2 = p1;
-          p1 = ((2.0 * j + 1.0) * z * p2 - j * p3) / (j + 1.0);
-        }
-        pp = N * (z * p1 - p2) / (z * z - 1.0);
-        const double z1 = z;
-        z = z1 - p1 / pp;
-        if (std::fabs(z - z1) < 1e-16) break;
-      }
-      nodes[i] = -z;
-      nodes[N - 1 - i] = z;
-      weights[i] = weights[N - 1 - i] = 2.0 / ((1.0 - z * z) * pp * pp);
-    }
-  }
-};
-
-/// Adaptive Gauss-Legendre integral of a positive smooth function on [lo, hi]: a 20-point panel is
-/// accepted when it agrees with its two halves to `relative_tolerance`.
-template <class F>
-double adaptive_integral(const F& f, double lo, double hi, double relative_tolerance,
-                         int depth = 0) {
-  static const GaussLegendre<20> rule;
-  auto panel = [&](double a, double b) {
-    const double mid = 0.5 * (a + b), half = 0.5 * (b - a);
-    double sum = 0;
-    for (int i = 0; i < 20; ++i)
-      sum += rule.weights[i] * f(mid + half * rule.nodes[i]);
-    return sum * half;
-  };
-  const double whole = panel(lo, hi);
-  const double mid = 0.5 * (lo + hi);
-  const double left = panel(lo, mid), right = panel(mid, hi);
-  if (depth >= 30 ||
-      std::fabs(left + right - whole) <= relative_tolerance * std::fabs(left + right)) {
-    return left + right;
-  }
-  return adaptive_integral(f, lo, mid, relative_tolerance, depth + 1) +
-         adaptive_integral(f, mid, hi, relative_tolerance, depth + 1);
-}
-
 }  // namespace detail
 
 /// Pareto/NBD log-likelihood of one customer (x, t_x, T).

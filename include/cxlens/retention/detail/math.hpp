@@ -344,15 +344,22 @@ T log_hyp2f1_a_ap1(const T& a, const T& b, const T& z) {
 /// the BG/NBD and MBG/NBD expectations need when the horizon t is short. Throws ConvergenceError if
 /// the series needs more than kMaxSeriesTerms terms (z within about 1e-5 of 1, i.e. a horizon tens
 /// of thousands of times the customer's age).
-inline double hyp2f1_minus_one(double A, double B, double C, double z) {
+///
+/// When `largest_term` is given it receives the largest |term| met: largest_term / |sum| much
+/// above 1 means the terms cancelled and the sum lost that many digits.
+inline double hyp2f1_minus_one(double A, double B, double C, double z,
+                               double* largest_term = nullptr) {
   if (!(z >= 0.0 && z < 1.0)) {
     throw InvalidArgument("retention: hypergeometric argument outside [0, 1)");
   }
   double term = 1.0;
   double sum = 0.0;
+  double largest = 0.0;
   for (int k = 0; k < kMaxSeriesTerms; ++k) {
     term *= (A + k) * (B + k) / ((C + k) * (k + 1.0)) * z;
     sum += term;
+    largest = std::max(largest, std::fabs(term));
+    if (largest_term) *largest_term = largest;
     if (term == 0.0) return sum;
     // Cheap test first; then, past the point where every later coefficient has one sign, the
     // tail is bounded by a geometric series whose ratio is the larger of the next term ratio
@@ -422,6 +429,61 @@ inline double regularized_incomplete_beta(double a, double b, double x) {
 inline double one_minus_exp_over(double u) {
   if (std::fabs(u) < 1e-8) return 1.0 - 0.5 * u;
   return -std::expm1(-u) / u;
+}
+
+/// Gauss-Legendre nodes and weights on [-1, 1] (Newton iteration on the Legendre polynomial).
+template <int N>
+struct GaussLegendre {
+  /// Nodes.
+  std::array<double, N> nodes{};
+  /// Weights.
+  std::array<double, N> weights{};
+  GaussLegendre() {
+    const double pi = 3.14159265358979323846;
+    for (int i = 0; i < (N + 1) / 2; ++i) {
+      double z = std::cos(pi * (i + 0.75) / (N + 0.5));
+      double pp = 0;
+      for (int it = 0; it < 100; ++it) {
+        double p1 = 1.0, p2 = 0.0;
+        for (int j = 0; j < N; ++j) {
+          const double p3 = p2;
+          p2 = p1;
+          p1 = ((2.0 * j + 1.0) * z * p2 - j * p3) / (j + 1.0);
+        }
+        pp = N * (z * p1 - p2) / (z * z - 1.0);
+        const double z1 = z;
+        z = z1 - p1 / pp;
+        if (std::fabs(z - z1) < 1e-16) break;
+      }
+      nodes[i] = -z;
+      nodes[N - 1 - i] = z;
+      weights[i] = weights[N - 1 - i] = 2.0 / ((1.0 - z * z) * pp * pp);
+    }
+  }
+};
+
+/// Adaptive Gauss-Legendre integral of a positive smooth function on [lo, hi]: a 20-point panel is
+/// accepted when it agrees with its two halves to `relative_tolerance`.
+template <class F>
+double adaptive_integral(const F& f, double lo, double hi, double relative_tolerance,
+                         int depth = 0) {
+  static const GaussLegendre<20> rule;
+  auto panel = [&](double a, double b) {
+    const double mid = 0.5 * (a + b), half = 0.5 * (b - a);
+    double sum = 0;
+    for (int i = 0; i < 20; ++i)
+      sum += rule.weights[i] * f(mid + half * rule.nodes[i]);
+    return sum * half;
+  };
+  const double whole = panel(lo, hi);
+  const double mid = 0.5 * (lo + hi);
+  const double left = panel(lo, mid), right = panel(mid, hi);
+  if (depth >= 30 ||
+      std::fabs(left + right - whole) <= relative_tolerance * std::fabs(left + right)) {
+    return left + right;
+  }
+  return adaptive_integral(f, lo, mid, relative_tolerance, depth + 1) +
+         adaptive_integral(f, mid, hi, relative_tolerance, depth + 1);
 }
 
 }  // namespace cxlens::retention::detail
