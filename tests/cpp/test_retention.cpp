@@ -306,6 +306,24 @@ TEST_SUITE("retention") {
     }
   }
 
+  TEST_CASE("hand-derived gradients equal forward-mode derivatives") {
+    const rt::RfmCells cells = cdnow_cells();
+    using D = rt::detail::Dual<4>;
+    for (const std::array<double, 4>& x :
+         {std::array<double, 4>{0.3, 5.0, 0.7, 2.0}, std::array<double, 4>{2.0, 0.5, 3.0, 0.4}}) {
+      const std::array<D, 4> d = {D::variable(x[0], 0), D::variable(x[1], 1), D::variable(x[2], 2),
+                                  D::variable(x[3], 3)};
+      const auto bg_dual = rt::detail::bg_nbd_cells_log_likelihood(d, cells);
+      const auto mbg_dual = rt::detail::mbg_nbd_cells_log_likelihood(d, cells);
+      const auto bg = rt::bg_nbd_log_likelihood_gradient({x[0], x[1], x[2], x[3]}, cells);
+      const auto mbg = rt::mbg_nbd_log_likelihood_gradient({x[0], x[1], x[2], x[3]}, cells);
+      for (int i = 0; i < 4; ++i) {
+        CHECK(bg[i] == doctest::Approx(bg_dual.gradient[i]).epsilon(1e-11));
+        CHECK(mbg[i] == doctest::Approx(mbg_dual.gradient[i]).epsilon(1e-11));
+      }
+    }
+  }
+
   // ------------------------------------------------------------------ special functions
   TEST_CASE("Pareto/NBD hypergeometric function matches a closed form up to z near 1") {
     // 2F1(1, b; 2; z) = (1 - (1-z)^(1-b)) / ((1-b) z) for b != 1.
@@ -356,6 +374,24 @@ TEST_SUITE("retention") {
           doctest::Approx((2.5 + 2.42575 - 1) / (2.5 - 1)).epsilon(1e-4));
     const rt::MbgNbdParameters mbg{0.525, 6.183, 0.891, 1.614};
     CHECK(std::isfinite(rt::expected_purchases(mbg, 1e9)));
+  }
+
+  TEST_CASE("Pareto/NBD histogram likelihood (shared series) equals the per-customer sum") {
+    const rt::RfmSummary s = cdnow_summary();
+    const rt::RfmCells cells = cdnow_cells();
+    // alpha > beta and alpha < beta, near-equal and far apart (hypergeometric argument up to
+    // near 1, where the continued fraction takes over from the shared series).
+    for (const rt::ParetoNbdParameters& p :
+         {rt::ParetoNbdParameters{0.55328, 10.57762, 0.60622, 11.66795},
+          rt::ParetoNbdParameters{0.5, 30.0, 0.7, 2.0},
+          rt::ParetoNbdParameters{0.6, 0.05, 1.5, 30.0},
+          rt::ParetoNbdParameters{2.0, 40.0, 0.3, 0.01}}) {
+      double by_customer = 0;
+      for (std::size_t i = 0; i < s.size(); ++i) {
+        by_customer += rt::pareto_nbd_log_likelihood(p, s.frequency[i], s.recency[i], s.T[i]);
+      }
+      CHECK(rt::pareto_nbd_log_likelihood(p, cells) == doctest::Approx(by_customer).epsilon(1e-12));
+    }
   }
 
   TEST_CASE("Pareto/NBD likelihood is continuous across alpha = beta") {

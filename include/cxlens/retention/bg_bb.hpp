@@ -118,7 +118,9 @@ inline FitResult<BgBbParameters> fit_bg_bb(const RfmCells& data, const FitOption
   }
   detail::ModelSpec<4> spec{names, {1.0, 1.0, 1.0, 1.0}, data.total_weight, data.total_weight};
   return detail::fit_by_maximum_likelihood<4>(
-      spec, [&](const auto& p) { return detail::bg_bb_cells_log_likelihood(p, data); },
+      spec, detail::dual_value_and_gradient<4>([&](const auto& p) {
+        return detail::bg_bb_cells_log_likelihood(p, data);
+      }),
       [](const std::array<double, 4>& t) {
         return BgBbParameters{t[0], t[1], t[2], t[3]};
       },

@@ -95,12 +95,29 @@ struct ModelSpec {
   double normalizer = 1;
 };
 
+/// Adapts a log-likelihood written as a template over the scalar type (called with
+/// std::array<Dual<N>, N>) to the value-and-gradient form the driver takes: returns LL(theta)
+/// and writes dLL/dtheta (exact, by forward-mode differentiation).
+template <int N, class LogLikelihood>
+auto dual_value_and_gradient(LogLikelihood log_likelihood) {
+  // Captures a copy: the adapter may outlive a temporary functor.
+  return [log_likelihood](const std::array<double, N>& theta, std::array<double, N>& gradient) {
+    std::array<Dual<N>, N> p;
+    for (int i = 0; i < N; ++i)
+      p[i] = Dual<N>::variable(theta[i], i);
+    const Dual<N> ll = log_likelihood(p);
+    gradient = ll.gradient;
+    return ll.value;
+  };
+}
+
 /// Fits by BFGS on u = log(params) the objective -LL(params)/normalizer + penalizer *
-/// sum((params/penalty_scale)^2), where `log_likelihood(std::array<T, N>)` returns the weighted
-/// log-likelihood sum for T = double or Dual<N>. Fills estimates, Hessian-based standard errors and
-/// 95% bounds. `make_params` converts a std::array<double, N> to the model's parameter struct.
-template <int N, class LogLikelihood, class MakeParams>
-auto fit_by_maximum_likelihood(const ModelSpec<N>& spec, const LogLikelihood& log_likelihood,
+/// sum((params/penalty_scale)^2), where `value_and_gradient(theta, gradient)` returns the
+/// weighted log-likelihood sum and writes its gradient with respect to theta. Fills estimates,
+/// Hessian-based standard errors and 95% bounds. `make_params` converts a std::array<double, N>
+/// to the model's parameter struct.
+template <int N, class ValueAndGradient, class MakeParams>
+auto fit_by_maximum_likelihood(const ModelSpec<N>& spec, const ValueAndGradient& value_and_gradient,
                                const MakeParams& make_params, const FitOptions& options) {
   using Parameters = decltype(make_params(std::array<double, N>{}));
   FitResult<Parameters> result;
@@ -128,24 +145,22 @@ auto fit_by_maximum_likelihood(const ModelSpec<N>& spec, const LogLikelihood& lo
       u0[i] = 0.1 + std::log(spec.penalty_scale[i]);
   }
   Objective objective = [&](const Eigen::VectorXd& u, Eigen::VectorXd& grad) {
-    std::array<Dual<N>, N> p;
-    for (int i = 0; i < N; ++i) {
-      const double theta = std::exp(u[i]);
-      p[i] = Dual<N>(theta);
-      p[i].gradient[i] = theta;  // d theta / d u = theta
-    }
-    Dual<N> ll;
+    std::array<double, N> theta, dll;
+    for (int i = 0; i < N; ++i)
+      theta[i] = std::exp(u[i]);
+    double ll;
     try {
-      ll = log_likelihood(p);
+      ll = value_and_gradient(theta, dll);
     } catch (const Error&) {
       grad.setConstant(std::numeric_limits<double>::quiet_NaN());
       return std::numeric_limits<double>::infinity();
     }
-    double value = -ll.value / w;
+    double value = -ll / w;
     for (int i = 0; i < N; ++i) {
-      const double scaled = p[i].value / spec.penalty_scale[i];
+      const double scaled = theta[i] / spec.penalty_scale[i];
       value += penalty * scaled * scaled;
-      grad[i] = -ll.gradient[i] / w + 2.0 * penalty * scaled * scaled;
+      // d/du = theta d/dtheta.
+      grad[i] = -dll[i] * theta[i] / w + 2.0 * penalty * scaled * scaled;
     }
     if (!std::isfinite(value)) return std::numeric_limits<double>::infinity();
     return value;
@@ -164,7 +179,10 @@ auto fit_by_maximum_likelihood(const ModelSpec<N>& spec, const LogLikelihood& lo
   result.gradient_norm = m.gradient.template lpNorm<Eigen::Infinity>();
   result.evaluations = m.evaluations;
   result.objective = m.value * w / spec.normalizer;
-  result.log_likelihood = log_likelihood(theta);
+  {
+    std::array<double, N> unused;
+    result.log_likelihood = value_and_gradient(theta, unused);
+  }
   // Standard errors: Hessian of the total penalized negative log-likelihood in log-parameters,
   // inverted, then mapped to natural units by the delta method (lifetimes' convention).
   const Eigen::MatrixXd hessian_log = numerical_hessian(objective, m.x, m.gradient) * w;

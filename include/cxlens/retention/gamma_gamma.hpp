@@ -83,7 +83,9 @@ inline FitResult<GammaGammaParameters> fit_gamma_gamma(
   }
   detail::ModelSpec<3> spec{names, {1.0, 1.0, 1.0}, total, total};
   return detail::fit_by_maximum_likelihood<3>(
-      spec, [&](const auto& p) { return detail::gamma_gamma_cells_log_likelihood(p, cells); },
+      spec, detail::dual_value_and_gradient<3>([&](const auto& p) {
+        return detail::gamma_gamma_cells_log_likelihood(p, cells);
+      }),
       [](const std::array<double, 3>& t) {
         return GammaGammaParameters{t[0], t[1], t[2]};
       },

@@ -3,8 +3,10 @@
 // Expressions", evaluated in log space with a continued-fraction Gauss hypergeometric function.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <span>
 #include <vector>
@@ -49,6 +51,67 @@ T pareto_log_a0_term(const T& r, const T& alpha, const T& s, const T& beta, doub
   return log_hyp2f1_a_ap1(rsx, c, diff / m_t) - rsx * log(m_t);
 }
 
+/// pareto_log_a0_term for many (x, t) pairs at once: `pairs` holds (index into `frequencies`,
+/// index into `times`), grouped by frequency. The hypergeometric function is evaluated through
+/// Euler's transformation as (1-z)^(1-c) G(z) with G(z) = sum_k g_k z^k, g_0 = 1,
+/// g_{k+1} = g_k (a+1-c+k)/(a+1+k), a = r+s+x. The coefficients depend on x only, so for each x
+/// they are computed once and every pair with z <= 1/2 costs one Horner evaluation (the terms
+/// are positive and below z^k, so K = log(1e-17 (1-z_max)) / log(z_max) terms suffice). Pairs
+/// with z > 1/2 use the continued fraction (log_hyp2f1_a_ap1).
+template <class T>
+void pareto_log_a0_terms(const T& r, const T& alpha, const T& s, const T& beta,
+                         const std::vector<double>& frequencies,
+                         const std::vector<std::pair<std::uint32_t, std::uint32_t>>& pairs,
+                         const std::vector<double>& times, std::vector<T>& out) {
+  constexpr double kSeriesLimit = 0.5;
+  out.resize(pairs.size());
+  const bool alpha_ge_beta = value_of(alpha) >= value_of(beta);
+  const T m = alpha_ge_beta ? alpha : beta;
+  const T diff = alpha_ge_beta ? alpha - beta : beta - alpha;
+  std::vector<T> coefficients;
+  std::size_t i = 0;
+  while (i < pairs.size()) {
+    const auto f = pairs[i].first;
+    std::size_t end = i;
+    double z_max = 0.0;
+    while (end < pairs.size() && pairs[end].first == f) {
+      const double z = value_of(diff) / (value_of(m) + times[pairs[end].second]);
+      if (z <= kSeriesLimit) z_max = std::max(z_max, z);
+      ++end;
+    }
+    const double x = frequencies[f];
+    const T c = alpha_ge_beta ? s + 1.0 : r + x;
+    const T rsx = r + s + x;
+    int terms = 2;  // at least z^1 so derivatives at z = 0 are exact
+    if (z_max > 0.0) {
+      terms = std::max(
+          terms, static_cast<int>(std::ceil(std::log(1e-17 * (1.0 - z_max)) / std::log(z_max))));
+    }
+    coefficients.assign(1, T(1.0));
+    const T numerator_base = rsx + 1.0 - c;
+    const T denominator_base = rsx + 1.0;
+    for (int k = 0; k < terms; ++k) {
+      coefficients.push_back(coefficients.back() * (numerator_base + static_cast<double>(k)) /
+                             (denominator_base + static_cast<double>(k)));
+    }
+    for (std::size_t k = i; k < end; ++k) {
+      const T m_t = m + times[pairs[k].second];
+      const T z = diff / m_t;
+      T log_f;
+      if (value_of(z) <= kSeriesLimit) {
+        T g = coefficients.back();
+        for (int j = terms - 1; j >= 0; --j)
+          g = g * z + coefficients[static_cast<std::size_t>(j)];
+        log_f = (1.0 - c) * log1p(-z) + log(g);
+      } else {
+        log_f = log_hyp2f1_a_ap1(rsx, c, z);
+      }
+      out[k] = log_f - rsx * log(m_t);
+    }
+    i = end;
+  }
+}
+
 /// log A_0 of Fader & Hardie's note (eqs. 19-20): A_0 = F(z1)/(m+t_x)^(r+s+x) -
 /// F(z2)/(m+T)^(r+s+x) (see pareto_log_a0_term). The difference is taken in log space
 /// (log_sub_exp); A_0 = 0 (log = -inf) when t_x = T.
@@ -64,8 +127,8 @@ T pareto_log_a0(const T& r, const T& alpha, const T& s, const T& beta, double x,
 /// (r, alpha, s, beta) (Fader & Hardie's note, eq. 18):
 /// log L = log Gamma(r+x) - log Gamma(r) + r log alpha + s log beta
 ///         + log[ (alpha+T)^-(r+x) (beta+T)^-s + s/(r+s+x) A_0 ].
-/// The hypergeometric terms of A_0 are computed once per distinct (x, t_x) and (x, T) pair, the
-/// logarithms once per distinct x and T (CellIndex).
+/// The hypergeometric terms of A_0 are computed once per distinct (x, t_x) and (x, T) pair
+/// (pareto_log_a0_terms), the logarithms once per distinct x and T (CellIndex).
 template <class T>
 T pareto_nbd_cells_log_likelihood(const std::array<T, 4>& p, const RfmCells& data,
                                   const CellIndex& index) {
@@ -84,13 +147,10 @@ T pareto_nbd_cells_log_likelihood(const std::array<T, 4>& p, const RfmCells& dat
     log_alpha_age.push_back(log(alpha + v));
     log_beta_age.push_back(log(beta + v));
   }
-  for (const auto& [f, t] : index.frequency_recency) {
-    term_recency.push_back(
-        pareto_log_a0_term(r, alpha, s, beta, index.frequencies[f], index.recencies[t]));
-  }
-  for (const auto& [f, t] : index.frequency_age) {
-    term_age.push_back(pareto_log_a0_term(r, alpha, s, beta, index.frequencies[f], index.ages[t]));
-  }
+  pareto_log_a0_terms(r, alpha, s, beta, index.frequencies, index.frequency_recency,
+                      index.recencies, term_recency);
+  pareto_log_a0_terms(r, alpha, s, beta, index.frequencies, index.frequency_age, index.ages,
+                      term_age);
   T total(0.0);
   for (std::size_t i = 0; i < data.cells.size(); ++i) {
     const RfmCell& c = data.cells[i];
@@ -165,7 +225,9 @@ inline FitResult<ParetoNbdParameters> fit_pareto_nbd(const RfmCells& data,
       names, {1.0, data.max_T, 1.0, data.max_T}, data.total_weight, mean_weight};
   const detail::CellIndex index(data.cells);
   return detail::fit_by_maximum_likelihood<4>(
-      spec, [&](const auto& p) { return detail::pareto_nbd_cells_log_likelihood(p, data, index); },
+      spec, detail::dual_value_and_gradient<4>([&](const auto& p) {
+        return detail::pareto_nbd_cells_log_likelihood(p, data, index);
+      }),
       [](const std::array<double, 4>& t) {
         return ParetoNbdParameters{t[0], t[1], t[2], t[3]};
       },
