@@ -100,43 +100,57 @@ class RfmHistogram:
         return pd.DataFrame(self._native.cells())
 
 
-@dataclass
 class FitResult:
     """A maximum-likelihood fit: estimates, standard errors, 95% bounds and convergence.
 
     ``summary`` has lifetimes' columns: coef, se(coef), lower 95% bound, upper 95% bound.
     ``log_likelihood`` is the weighted sum over customers (no penalty). When ``converged``
-    is False, ``reason`` says why (for example every frequency is zero).
+    is False, ``reason`` says why (for example every frequency is zero). ``summary`` and
+    ``covariance`` are built on first access.
     """
 
-    params: dict[str, float]
-    summary: pd.DataFrame
-    covariance: pd.DataFrame
-    log_likelihood: float
-    objective: float
-    converged: bool
-    reason: str
-    iterations: int
-    gradient_norm: float
-    unique_rows: int
+    def __init__(self, native: dict) -> None:
+        self._native = native
+        self.names: list[str] = list(native["names"])
+        self.params: dict[str, float] = dict(zip(self.names, map(float, native["estimate"])))
+        self.log_likelihood = float(native["log_likelihood"])
+        self.objective = float(native["objective"])
+        self.converged = bool(native["converged"])
+        self.reason = str(native["reason"])
+        self.iterations = int(native["iterations"])
+        self.gradient_norm = float(native["gradient_norm"])
+        self.unique_rows = int(native["unique_rows"])
+        self._summary: pd.DataFrame | None = None
+        self._covariance: pd.DataFrame | None = None
 
-    @classmethod
-    def _from_native(cls, d: dict) -> "FitResult":
-        names = list(d["names"])
-        summary = pd.DataFrame(
-            {
-                "coef": d["estimate"],
-                "se(coef)": d["standard_error"],
-                "lower 95% bound": d["lower_95"],
-                "upper 95% bound": d["upper_95"],
-            },
-            index=pd.Index(names),
-        )
-        covariance = pd.DataFrame(np.asarray(d["covariance"]), index=names, columns=names)
-        return cls(dict(zip(names, map(float, d["estimate"]))), summary, covariance,
-                   float(d["log_likelihood"]), float(d["objective"]), bool(d["converged"]),
-                   str(d["reason"]), int(d["iterations"]), float(d["gradient_norm"]),
-                   int(d["unique_rows"]))
+    @property
+    def summary(self) -> pd.DataFrame:
+        """coef, se(coef), lower 95% bound, upper 95% bound per parameter."""
+        if self._summary is None:
+            d = self._native
+            self._summary = pd.DataFrame(
+                {
+                    "coef": d["estimate"],
+                    "se(coef)": d["standard_error"],
+                    "lower 95% bound": d["lower_95"],
+                    "upper 95% bound": d["upper_95"],
+                },
+                index=pd.Index(self.names),
+            )
+        return self._summary
+
+    @property
+    def covariance(self) -> pd.DataFrame:
+        """Covariance matrix of the estimates."""
+        if self._covariance is None:
+            self._covariance = pd.DataFrame(np.asarray(self._native["covariance"]),
+                                            index=self.names, columns=self.names)
+        return self._covariance
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v:.6g}" for k, v in self.params.items())
+        return (f"FitResult({params}, log_likelihood={self.log_likelihood:.6f}, "
+                f"converged={self.converged}, reason={self.reason!r})")
 
 
 def _histogram(data: Any, frequency: Any, recency: Any, T: Any, weights: Any,
@@ -186,7 +200,7 @@ class _TransactionModel:
         """
         histogram = _histogram(data, frequency, recency, T, weights, cls._discrete)
         initial = None if initial_params is None else [float(v) for v in initial_params]
-        result = FitResult._from_native(
+        result = FitResult(
             _native.fit(cls._model, histogram._native, float(penalizer), initial,
                         float(tolerance), int(max_iterations), bool(strict)))
         return cls(result.params, result)
@@ -303,7 +317,7 @@ class GammaGamma:
         """Fits on repeat buyers (frequency > 0, monetary value > 0)."""
         w = None if weights is None else _column(weights, "weights")
         initial = None if initial_params is None else [float(v) for v in initial_params]
-        result = FitResult._from_native(
+        result = FitResult(
             _native.fit_gamma_gamma(_column(frequency, "frequency"),
                                     _column(monetary_value, "monetary_value"), w,
                                     float(penalizer), initial, float(tolerance),

@@ -322,6 +322,24 @@ TEST_SUITE("retention") {
         CHECK(mbg[i] == doctest::Approx(mbg_dual.gradient[i]).epsilon(1e-11));
       }
     }
+    rt::SpendHistogram h;
+    h.add(1, 20.5);
+    h.add(3, 11.0, 2);
+    h.add(3, 17.0);
+    h.add(7, 45.25);
+    const auto spend = h.finish();
+    using D3 = rt::detail::Dual<3>;
+    const std::array<D3, 3> d3 = {D3::variable(5.0, 0), D3::variable(3.0, 1),
+                                  D3::variable(14.0, 2)};
+    const auto gg_dual = rt::detail::gamma_gamma_cells_log_likelihood(d3, spend);
+    const auto gg = rt::gamma_gamma_log_likelihood_gradient({5.0, 3.0, 14.0}, spend);
+    std::array<double, 3> unused;
+    CHECK(rt::detail::gamma_gamma_value_and_gradient({5.0, 3.0, 14.0}, unused, spend,
+                                                     rt::detail::SpendIndex(spend)) ==
+          doctest::Approx(gg_dual.value).epsilon(1e-13));
+    for (int i = 0; i < 3; ++i) {
+      CHECK(gg[i] == doctest::Approx(gg_dual.gradient[i]).epsilon(1e-11));
+    }
   }
 
   // ------------------------------------------------------------------ special functions
