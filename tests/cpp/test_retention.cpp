@@ -374,6 +374,15 @@ TEST_SUITE("retention") {
                 rt::detail::expected_purchases_factor_by_integral(a, b, nu, u);
             CHECK(quadrature == doctest::Approx(series).epsilon(1e-9));
           }
+          // All horizons at once (shared series coefficients) equal one at a time.
+          const std::vector<double> us{0.0, 1e-3, 0.5, 5.0, 200.0, 2000.0, 1e7};
+          std::vector<double> together(us.size());
+          rt::detail::expected_purchases_factors(a, b, nu, us, together);
+          for (std::size_t j = 0; j < us.size(); ++j) {
+            CHECK(together[j] ==
+                  doctest::Approx(rt::detail::expected_purchases_factor(a, b, nu, us[j]))
+                      .epsilon(1e-12));
+          }
         }
       }
     }
@@ -714,6 +723,25 @@ TEST_SUITE("retention") {
       CHECK(clv[i] == doctest::Approx(expected).epsilon(1e-12));
       CHECK(clv[i] > 0);
     }
+    // The same convention for MBG/NBD and Pareto/NBD.
+    auto check_model = [&](const auto& params) {
+      const auto values =
+          rt::customer_lifetime_value(params, gg, x, tx, T, m, 24, 0.02, rt::TimeUnit::kWeeks);
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        const double spend = rt::conditional_expected_average_spend(gg, x[i], m[i]);
+        double expected = 0;
+        for (int k = 1; k <= 24; ++k) {
+          expected +=
+              spend *
+              (rt::conditional_expected_purchases(params, 4.345 * k, x[i], tx[i], T[i]) -
+               rt::conditional_expected_purchases(params, 4.345 * (k - 1), x[i], tx[i], T[i])) /
+              std::pow(1.02, k);
+        }
+        CHECK(values[i] == doctest::Approx(expected).epsilon(1e-12));
+      }
+    };
+    check_model(rt::MbgNbdParameters{0.525, 6.183, 0.891, 1.614});
+    check_model(rt::ParetoNbdParameters{0.55328, 10.57762, 0.60622, 11.66795});
     // Gamma-Gamma shrinkage: no repeat purchases -> population mean v p / (q - 1).
     CHECK(rt::conditional_expected_average_spend(gg, 0, 0) ==
           doctest::Approx(15.44775 * 6.24880 / (3.74459 - 1)));

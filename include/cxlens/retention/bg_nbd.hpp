@@ -2,6 +2,7 @@
 // Way: An Alternative to the Pareto/NBD Model", Marketing Science 24(2)).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
@@ -112,6 +113,68 @@ inline double expected_purchases_factor(double a, double b, double nu, double u)
     if (!std::isnan(bracket)) return (a + b - 1.0) / (a - 1.0) * bracket;
   }
   return expected_purchases_factor_by_integral(a, b, nu, u);
+}
+
+/// expected_purchases_factor at several horizons u_j (ascending or not) at once. The series
+/// coefficients of 2F1(a+b-1-nu, a-1; a+b-1; z) do not depend on z, so they are computed once
+/// and shared: each further horizon costs a multiply-add per term instead of a division chain.
+/// Horizons whose z exceeds 0.999, or whose terms cancel, fall back to expected_purchases_factor.
+inline void expected_purchases_factors(double a, double b, double nu, std::span<const double> u,
+                                       std::span<double> out) {
+  const std::size_t n = u.size();
+  const double A = a + b - 1.0 - nu, B = a - 1.0, C = a + b - 1.0;
+  std::array<double, 64> z{}, power{}, sum{}, largest{};
+  std::array<bool, 64> active{};
+  if (n > z.size()) {
+    for (std::size_t j = 0; j < n; ++j)
+      out[j] = expected_purchases_factor(a, b, nu, u[j]);
+    return;
+  }
+  std::size_t remaining = 0;
+  for (std::size_t j = 0; j < n; ++j) {
+    z[j] = u[j] / (1.0 + u[j]);
+    power[j] = 1.0;
+    active[j] = u[j] > 0.0 && z[j] <= 0.999;
+    if (active[j]) ++remaining;
+    if (u[j] == 0.0) out[j] = 0.0;
+  }
+  double coefficient = 1.0;
+  for (int k = 0; k < kMaxSeriesTerms && remaining > 0; ++k) {
+    coefficient *= (A + k) * (B + k) / ((C + k) * (k + 1.0));
+    const double kn = k + 1.0;
+    const bool signs_settled = kn + A > 0 && kn + B > 0 && kn + C > 0;
+    const double coefficient_ratio =
+        signs_settled ? std::fabs((A + kn) * (B + kn) / ((C + kn) * (kn + 1.0))) : 0.0;
+    for (std::size_t j = 0; j < n; ++j) {
+      if (!active[j]) continue;
+      power[j] *= z[j];
+      const double term = coefficient * power[j];
+      sum[j] += term;
+      largest[j] = std::max(largest[j], std::fabs(term));
+      if (term == 0.0 || (signs_settled && std::fabs(term) <= 1e-17 * std::fabs(sum[j]) && [&] {
+            const double ratio = std::max(z[j], coefficient_ratio * z[j]);
+            return ratio < 1.0 &&
+                   std::fabs(term) * ratio <= 1e-17 * std::fabs(sum[j]) * (1.0 - ratio);
+          }())) {
+        active[j] = false;
+        --remaining;
+        const double s1 = sum[j];
+        if (largest[j] > 1e6 * std::max(std::fabs(s1), 1e-300) && largest[j] > 1e-6) {
+          out[j] = expected_purchases_factor_by_integral(a, b, nu, u[j]);
+        } else {
+          const double bracket = 1.0 + s1 > 0.0
+                                     ? -std::expm1((a - 1.0) * std::log1p(-z[j]) + std::log1p(s1))
+                                     : 1.0 - std::pow(1.0 - z[j], a - 1.0) * (1.0 + s1);
+          out[j] = (a + b - 1.0) / (a - 1.0) * bracket;
+        }
+      }
+    }
+  }
+  for (std::size_t j = 0; j < n; ++j) {
+    if (u[j] > 0.0 && (z[j] > 0.999 || active[j])) {
+      out[j] = expected_purchases_factor(a, b, nu, u[j]);
+    }
+  }
 }
 
 /// log of the negative binomial pmf P(N(t) = n) with N(t) ~ NBD(r, alpha) over a period t
@@ -324,6 +387,23 @@ inline double probability_alive(const BgNbdParameters& p, double x, double t_x, 
   const double log_odds_dead = std::log(p.a / (p.b + x - 1.0)) +
                                (p.r + x) * (std::log(p.alpha + T) - std::log(p.alpha + t_x));
   return detail::logistic(-log_odds_dead);
+}
+
+/// Expected repeat purchases in the next t_j, for each j, of a BG/NBD customer with history
+/// (x, T) who is alive now (multiply by P(alive) for the conditional expectation).
+inline void expected_purchases_if_alive(const BgNbdParameters& p, std::span<const double> t,
+                                        double x, double T, std::span<double> out) {
+  std::array<double, 64> u{};
+  if (t.size() > u.size()) {
+    for (std::size_t j = 0; j < t.size(); ++j) {
+      out[j] = detail::expected_purchases_factor(p.a, p.b + x, p.r + x, t[j] / (p.alpha + T));
+    }
+    return;
+  }
+  for (std::size_t j = 0; j < t.size(); ++j)
+    u[j] = t[j] / (p.alpha + T);
+  detail::expected_purchases_factors(p.a, p.b + x, p.r + x,
+                                     std::span<const double>(u.data(), t.size()), out);
 }
 
 /// Expected number of repeat purchases in the next t time units for a BG/NBD customer with history

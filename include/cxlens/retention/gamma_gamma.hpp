@@ -250,15 +250,30 @@ std::vector<double> customer_lifetime_value(
   const std::vector<double> spend_per_purchase =
       conditional_expected_average_spend(spend, frequency, monetary_value, options);
   const double f = units_per_month(unit);
+  std::vector<double> horizons(static_cast<std::size_t>(months)), discount(horizons.size());
+  for (int k = 1; k <= months; ++k) {
+    horizons[static_cast<std::size_t>(k - 1)] = k * f;
+    discount[static_cast<std::size_t>(k - 1)] =
+        std::pow(1.0 + monthly_discount_rate, static_cast<double>(k));
+  }
+  // One scratch buffer per thread.
+  auto scratch = []() -> std::vector<double>& {
+    thread_local std::vector<double> buffer;
+    return buffer;
+  };
   std::vector<double> out(frequency.size());
   detail::for_each_customer(out.size(), options, [&](std::size_t i) {
     detail::check_customer(frequency[i], recency[i], T[i], i);
+    // P(alive) once per customer; the expectations if alive at all month ends together.
+    const double alive = probability_alive(transactions, frequency[i], recency[i], T[i]);
+    std::vector<double>& expected = scratch();
+    expected.resize(static_cast<std::size_t>(months));
+    expected_purchases_if_alive(transactions, horizons, frequency[i], T[i], expected);
     double clv = 0.0, previous = 0.0;
     for (int k = 1; k <= months; ++k) {
-      const double cumulative =
-          conditional_expected_purchases(transactions, k * f, frequency[i], recency[i], T[i]);
+      const double cumulative = alive * expected[static_cast<std::size_t>(k - 1)];
       clv += spend_per_purchase[i] * (cumulative - previous) /
-             std::pow(1.0 + monthly_discount_rate, static_cast<double>(k));
+             discount[static_cast<std::size_t>(k - 1)];
       previous = cumulative;
     }
     out[i] = clv;

@@ -215,6 +215,23 @@ inline double probability_alive(const MbgNbdParameters& p, double x, double t_x,
   return detail::logistic(-log_odds_dead);
 }
 
+/// Expected repeat purchases in the next t_j, for each j, of an MBG/NBD customer with history
+/// (x, T) who is alive now.
+inline void expected_purchases_if_alive(const MbgNbdParameters& p, std::span<const double> t,
+                                        double x, double T, std::span<double> out) {
+  std::array<double, 64> u{};
+  if (t.size() > u.size()) {
+    for (std::size_t j = 0; j < t.size(); ++j) {
+      out[j] = detail::expected_purchases_factor(p.a, p.b + x + 1.0, p.r + x, t[j] / (p.alpha + T));
+    }
+    return;
+  }
+  for (std::size_t j = 0; j < t.size(); ++j)
+    u[j] = t[j] / (p.alpha + T);
+  detail::expected_purchases_factors(p.a, p.b + x + 1.0, p.r + x,
+                                     std::span<const double>(u.data(), t.size()), out);
+}
+
 /// Expected repeat purchases in the next t for an MBG/NBD customer with history (x, t_x, T):
 /// (a+b+x)/(a-1) [1 - (1-z)^(a-1) 2F1(a+b-r, a-1; a+b+x; z)] P(alive), z = t/(alpha+T+t)
 /// (Euler-transformed form of Batislam et al.'s expression).

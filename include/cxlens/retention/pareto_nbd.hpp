@@ -251,6 +251,18 @@ inline double probability_alive(const ParetoNbdParameters& p, double x, double t
   return detail::logistic(-log_odds_dead);
 }
 
+/// Expected repeat purchases in the next t_j, for each j, of a Pareto/NBD customer with history
+/// (x, T) who is alive now: (r+x)(beta+T)/((alpha+T)(s-1)) [1 - ((beta+T)/(beta+T+t))^(s-1)].
+inline void expected_purchases_if_alive(const ParetoNbdParameters& p, std::span<const double> t,
+                                        double x, double T, std::span<double> out) {
+  for (std::size_t j = 0; j < t.size(); ++j) {
+    const double L = std::log1p(t[j] / (p.beta + T));
+    out[j] = t[j] == 0 ? 0.0
+                       : (p.r + x) / (p.alpha + T) * (p.beta + T) * L *
+                             detail::one_minus_exp_over((p.s - 1.0) * L);
+  }
+}
+
 /// Expected repeat purchases in the next t for a Pareto/NBD customer with history (x, t_x, T)
 /// (note eq. 41): P(alive) (r+x)(beta+T)/((alpha+T)(s-1)) [1 - ((beta+T)/(beta+T+t))^(s-1)],
 /// with the bracket over (s-1) computed stably (its limit at s = 1 is log((beta+T+t)/(beta+T))).
