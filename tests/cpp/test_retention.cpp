@@ -368,7 +368,7 @@ TEST_SUITE("retention") {
     for (double a : {0.79, 1.6, 3.0}) {
       for (double b : {0.5, 2.4, 30.0}) {
         for (double nu : {0.24, 5.2, 200.0}) {
-          for (double u : {1e-3, 0.5, 5.0, 200.0}) {
+          for (double u : {1e-3, 0.5, 1.5, 5.0, 200.0, 5e4}) {
             const double series = rt::detail::expected_purchases_factor(a, b, nu, u);
             const double quadrature =
                 rt::detail::expected_purchases_factor_by_integral(a, b, nu, u);

@@ -58,12 +58,67 @@ inline void check_customer(double x, double t_x, double T, std::size_t row) {
   if (t_x > T) fail("recency exceeds T");
 }
 
+/// The bracket 1 - (1-z)^(a-1) 2F1(A, B; C; z), B = a - 1, for z near 1, by the linear
+/// transformation z -> 1 - z (Abramowitz & Stegun 15.3.6) with D = C - A - B:
+/// 2F1(A, B; C; z) = G1 2F1(A, B; 1-D; 1-z) + (1-z)^D G2 2F1(C-A, C-B; 1+D; 1-z),
+/// G1 = Gamma(C) Gamma(D) / (Gamma(C-A) Gamma(C-B)), G2 = Gamma(C) Gamma(-D) / (Gamma(A) Gamma(B)).
+/// Both series are in 1 - z <= 1/2, so they converge in a few dozen terms where the direct series
+/// in z needs hundreds. Returns NaN when the formula does not apply or would lose digits: D within
+/// 0.05 of an integer (the two parts nearly cancel), a Gamma pole, overflow, or cancellation.
+inline double one_minus_power_hyp_near_one(double a, double A, double C, double z) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double B = a - 1.0, D = C - A - B, w = 1.0 - z;
+  if (std::fabs(D - std::round(D)) < 0.05 || is_nonpositive_integer(C)) return nan;
+  const double log_w = std::log(w);
+  auto part = [&](double P, double Q, double R, double gamma_log, int gamma_sign,
+                  double power) -> double {
+    double largest = 0;
+    const double f = 1.0 + hyp2f1_minus_one(P, Q, R, w, &largest);
+    if (largest > 1e6 * std::fabs(f) || f == 0.0) return nan;
+    const double log_magnitude = gamma_log + power * log_w + std::log(std::fabs(f));
+    if (log_magnitude > 700) return nan;
+    return (f > 0 ? gamma_sign : -gamma_sign) * std::exp(log_magnitude);
+  };
+  int s1, s2, s3, s4;
+  const double lg_c = log_abs_gamma(C, s1);
+  const double g1 =
+      lg_c + log_abs_gamma(D, s2) - log_abs_gamma(C - A, s3) - log_abs_gamma(C - B, s4);
+  const double part1 = part(A, B, 1.0 - D, g1, s1 * s2 * s3 * s4, a - 1.0);
+  double part2 = 0.0;
+  if (!is_nonpositive_integer(A) && !is_nonpositive_integer(B)) {
+    int t2, t3, t4;
+    const double g2 = lg_c + log_abs_gamma(-D, t2) - log_abs_gamma(A, t3) - log_abs_gamma(B, t4);
+    part2 = part(C - A, C - B, 1.0 + D, g2, s1 * t2 * t3 * t4, a - 1.0 + D);
+  }
+  const double bracket = 1.0 - part1 - part2;
+  if (!std::isfinite(bracket) ||
+      std::max(std::fabs(part1), std::fabs(part2)) > 1e6 * std::max(std::fabs(bracket), 1e-300)) {
+    return nan;
+  }
+  return bracket;
+}
+
+/// Largest C = a + b + x - 1 for which the z -> 1 - z transformation is tried: beyond it the
+/// direct series converges fast anyway (its terms shrink like z^k / C), while the transformed
+/// series' terms grow first.
+inline constexpr double kNearOneMaxC = 60.0;
+
+/// Smallest z for which the transformation to 1 - z is tried. Below it the direct series (a
+/// few hundred multiply-adds) is cheaper than the transformation's seven log-gamma functions.
+inline constexpr double kNearOneMinZ = 0.99;
+
 /// 1 - (1-z)^(a-1) 2F1(A, a-1; C; z), the bracket of the BG/NBD and MBG/NBD expectations after
-/// Euler's transformation, computed without cancellation for small z (where it is ~z). Returns
+/// Euler's transformation, computed without cancellation for small z (where it is ~z) by the
+/// power series, and for z > kNearOneMinZ (when C is moderate) by the transformation to 1 - z.
+/// Returns
 /// NaN when the series' terms cancel by more than six digits (possible when A is far below 0),
 /// so the caller can integrate instead.
 inline double one_minus_power_hyp(double a, double A, double C, double z) {
   if (z == 0.0) return 0.0;
+  if (z > kNearOneMinZ && C <= kNearOneMaxC) {
+    const double near_one = one_minus_power_hyp_near_one(a, A, C, z);
+    if (!std::isnan(near_one)) return near_one;
+  }
   double largest = 0;
   const double s1 = hyp2f1_minus_one(A, a - 1.0, C, z, &largest);
   if (largest > 1e6 * std::max(std::fabs(s1), 1e-300) && largest > 1e-6) {
@@ -90,8 +145,17 @@ inline double expected_purchases_factor_by_integral(double a, double b, double n
     const double p = 1.0 - std::pow(w, 1.0 / b);
     return std::pow(p, a - 2.0) / b * h(p);
   };
-  const double integral = adaptive_integral(lower, 0.0, lower_end, 1e-12) +
-                          adaptive_integral(upper, 0.0, upper_end, 1e-12);
+  // h turns over at p ~ 1/u, i.e. q ~ u^-a: split [0, lower_end] geometrically down to well
+  // below that scale so every panel sees a smooth integrand.
+  double integral = adaptive_integral(upper, 0.0, upper_end, 1e-13);
+  const double turn = std::pow(1.0 / (1.0 + u), a) * 1e-3;
+  double hi = lower_end;
+  while (hi > turn && hi > 1e-300) {
+    const double lo = hi / 8.0;
+    integral += adaptive_integral(lower, lo, hi, 1e-13);
+    hi = lo;
+  }
+  integral += adaptive_integral(lower, 0.0, hi, 1e-13);
   return integral * std::exp(-log_beta(a, b));
 }
 
@@ -100,17 +164,23 @@ inline double expected_purchases_factor_by_integral(double a, double b, double n
 /// with rate lambda and dropout p makes (1 - exp(-lambda p t))/p purchases in expectation, and
 /// lambda ~ Gamma(nu, alpha + T). Equals (a+b-1)/(a-1) [1 - (1-z)^(a-1) 2F1(a+b-1-nu, a-1;
 /// a+b-1; z)], z = u/(1+u) (Fader, Hardie & Lee 2005, eq. 10 after Euler's transformation),
-/// which is summed as a series when z <= 0.999 and its terms do not cancel; for longer horizons
-/// (where the series converges too slowly) or cancelling terms (nu far above a + b) the
-/// expectation is integrated over p instead (adaptive Gauss-Legendre, with the
+/// which is summed as a power series in z up to z = 0.99, through the transformation to 1 - z
+/// beyond (one_minus_power_hyp_near_one), by the power series up to z = 0.999 where that
+/// transformation does not apply, and otherwise (longer horizons, or cancelling terms when nu is
+/// far above a + b) integrated over p (adaptive Gauss-Legendre, with the
 /// substitutions p = q^(1/a) near 0 and 1 - p = w^(1/b) near 1 that remove the endpoint
 /// singularities).
 inline double expected_purchases_factor(double a, double b, double nu, double u) {
   if (u == 0.0) return 0.0;
   const double z = u / (1.0 + u);
+  const double A = a + b - 1.0 - nu, C = a + b - 1.0;
+  if (z > kNearOneMinZ && C <= kNearOneMaxC) {
+    const double bracket = one_minus_power_hyp_near_one(a, A, C, z);
+    if (!std::isnan(bracket)) return C / (a - 1.0) * bracket;
+  }
   if (z <= 0.999) {
-    const double bracket = one_minus_power_hyp(a, a + b - 1.0 - nu, a + b - 1.0, z);
-    if (!std::isnan(bracket)) return (a + b - 1.0) / (a - 1.0) * bracket;
+    const double bracket = one_minus_power_hyp(a, A, C, z);
+    if (!std::isnan(bracket)) return C / (a - 1.0) * bracket;
   }
   return expected_purchases_factor_by_integral(a, b, nu, u);
 }
@@ -134,7 +204,9 @@ inline void expected_purchases_factors(double a, double b, double nu, std::span<
   for (std::size_t j = 0; j < n; ++j) {
     z[j] = u[j] / (1.0 + u[j]);
     power[j] = 1.0;
-    active[j] = u[j] > 0.0 && z[j] <= 0.999;
+    // Long horizons go through expected_purchases_factor (z -> 1 - z transformation or
+    // quadrature) below; the shared series serves the rest.
+    active[j] = u[j] > 0.0 && z[j] <= (C <= kNearOneMaxC ? kNearOneMinZ : 0.999);
     if (active[j]) ++remaining;
     if (u[j] == 0.0) out[j] = 0.0;
   }
@@ -171,7 +243,7 @@ inline void expected_purchases_factors(double a, double b, double nu, std::span<
     }
   }
   for (std::size_t j = 0; j < n; ++j) {
-    if (u[j] > 0.0 && (z[j] > 0.999 || active[j])) {
+    if (u[j] > 0.0 && (z[j] > (C <= kNearOneMaxC ? kNearOneMinZ : 0.999) || active[j])) {
       out[j] = expected_purchases_factor(a, b, nu, u[j]);
     }
   }

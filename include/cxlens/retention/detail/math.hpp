@@ -266,6 +266,21 @@ T log_sub_exp(const T& a, const T& b) {
   return a + log1p(-exp(b - a));
 }
 
+/// log |Gamma(x)| and its sign, for any real x that is not a non-positive integer.
+inline double log_abs_gamma(double x, int& sign) {
+#if defined(__GLIBC__)
+  return ::lgamma_r(x, &sign);
+#else
+  sign = (x > 0 || std::fmod(std::floor(x), 2.0) != 0.0) ? 1 : -1;
+  return std::lgamma(x);
+#endif
+}
+
+/// Whether x is 0, -1, -2, ... (a pole of Gamma, a zero of 1/Gamma).
+inline bool is_nonpositive_integer(double x) {
+  return x <= 0 && x == std::floor(x);
+}
+
 /// log B(a, b) = lgamma(a) + lgamma(b) - lgamma(a + b), for doubles and duals.
 template <class A, class B>
 auto log_beta(const A& a, const B& b) {
