@@ -165,12 +165,7 @@ void bind_retention(py::module_& parent) {
               throw InvalidArgument("retention: input columns differ in length");
             }
             py::gil_scoped_release release;
-            // Validate everything first so a bad row leaves the histogram unchanged.
-            rt::RfmHistogram chunk(h.scale());
-            for (std::size_t i = 0; i < f.size(); ++i) {
-              chunk.add(f[i], r[i], t[i], weights ? w[i] : 1.0);
-            }
-            h.merge(chunk);
+            h.add(f, r, t, w);  // validates every row before adding any
           },
           py::arg("frequency"), py::arg("recency"), py::arg("T"), py::arg("weights") = py::none())
       .def("merge", &rt::RfmHistogram::merge, py::arg("other"))

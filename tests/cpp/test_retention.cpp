@@ -649,6 +649,16 @@ TEST_SUITE("retention") {
       by_customer += rt::bg_nbd_log_likelihood(p, s.frequency[i], s.recency[i], s.T[i]);
     }
     CHECK(by_customer == doctest::Approx(rt::bg_nbd_log_likelihood(p, direct)).epsilon(1e-12));
+    // Column batches: a bad row rejects the whole batch and leaves the histogram unchanged.
+    rt::RfmHistogram batch;
+    batch.add(std::span<const double>(s.frequency), s.recency, s.T);
+    CHECK(batch.input_rows() == 2357);
+    CHECK(batch.unique_rows() == 1016);
+    const std::vector<double> bad_x{1, 2}, bad_tx{1, 9}, bad_T{5, 5};
+    CHECK_THROWS_AS(batch.add(std::span<const double>(bad_x), bad_tx, bad_T),
+                    cxlens::InvalidArgument);
+    CHECK(batch.input_rows() == 2357);
+    CHECK(batch.unique_rows() == 1016);
     rt::RfmHistogram discrete(rt::TimeScale::kDiscrete);
     CHECK_THROWS_AS(discrete.merge(rt::RfmHistogram{}), cxlens::InvalidArgument);
   }

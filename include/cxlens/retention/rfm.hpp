@@ -174,6 +174,28 @@ class RfmHistogram {
     }
   }
 
+  /// Adds rows given as columns (weights may be empty: 1 each). Every row is validated before
+  /// any is added, so a bad row (InvalidArgument naming it) leaves the histogram unchanged.
+  void add(std::span<const double> frequency, std::span<const double> recency,
+           std::span<const double> T, std::span<const double> weights = {}) {
+    const std::size_t n = frequency.size();
+    if (recency.size() != n || T.size() != n || (!weights.empty() && weights.size() != n)) {
+      throw InvalidArgument("rfm: input columns differ in length");
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      validate_rfm_row(frequency[i], recency[i], T[i], input_rows_ + i, scale_);
+      if (!weights.empty()) validate_weight(weights[i], input_rows_ + i);
+    }
+    counts_.reserve(counts_.size() + n / 2);
+    for (std::size_t i = 0; i < n; ++i) {
+      const double weight = weights.empty() ? 1.0 : weights[i];
+      if (weight != 0) {
+        counts_[Key{bits(frequency[i] + 0.0), bits(recency[i] + 0.0), bits(T[i] + 0.0)}] += weight;
+      }
+    }
+    input_rows_ += n;
+  }
+
   /// Adds another histogram's cells and row count to this one (same time scale required).
   void merge(const RfmHistogram& other) {
     if (other.scale_ != scale_) {
