@@ -483,6 +483,25 @@ TEST_SUITE("retention") {
     CHECK(std::fabs(rt::probability_alive(fit.parameters, 1, 0, 0, 6) - 0.11) <= 5e-3);
     CHECK(std::fabs(rt::probability_alive(fit.parameters, 1, 2, 4, 6) - 0.59) <= 5e-3);
     CHECK(std::fabs(rt::probability_alive(fit.parameters, 1, 6, 6, 6) - 0.93) <= 5e-3);
+    // Hardie's BG/BB spreadsheet (note 010), as quoted by lifetimes' tests: expected
+    // transactions in the next 5 periods summed over donors, 12884.2 (to 0 decimals), and the
+    // in-sample counts of donors with 0 and 6 repeat transactions, 3454.9 and 1253.1.
+    const Csv csv = read_csv("lifetimes/donations.csv");
+    const auto& x = csv.column("frequency");
+    const auto& tx = csv.column("recency");
+    const auto& n = csv.column("periods");
+    const auto& w = csv.column("weights");
+    const auto next5 = rt::conditional_expected_purchases(fit.parameters, 5, x, tx, n);
+    double total = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      total += next5[i] * w[i];
+      CHECK(next5[i] == rt::conditional_expected_purchases(fit.parameters, 5, x[i], tx[i], n[i]));
+    }
+    CHECK(std::fabs(total - 12884.2) < 0.5);
+    CHECK(std::fabs(rt::probability_of_purchases(fit.parameters, 6, 0) * 11104 - 3454.9) < 0.5);
+    CHECK(std::fabs(rt::probability_of_purchases(fit.parameters, 6, 6) * 11104 - 1253.1) < 0.5);
+    const auto alive = rt::probability_alive(fit.parameters, 1, x, tx, n);
+    CHECK(alive[0] == rt::probability_alive(fit.parameters, 1, x[0], tx[0], n[0]));
   }
 
   // ------------------------------------------------------------ extreme customers

@@ -136,34 +136,65 @@ inline FitResult<BgBbParameters> fit_bg_bb(const RfmHistogram& histogram,
   return fit_bg_bb(histogram.finish(), options);
 }
 
+namespace detail {
+
+/// Parameter-only terms of the BG/BB predictions, computed once per call rather than once per
+/// customer: log B(alpha, beta), log B(gamma, delta), log Gamma(gamma+delta) - log Gamma(1+delta).
+struct BgBbConstants {
+  /// log B(alpha, beta).
+  double log_beta_ab;
+  /// log B(gamma, delta).
+  double log_beta_gd;
+  /// log Gamma(gamma + delta) - log Gamma(1 + delta).
+  double log_gamma_ratio;
+  /// Computes the constants of `p`.
+  explicit BgBbConstants(const BgBbParameters& p)
+      : log_beta_ab(log_beta(p.alpha, p.beta)),
+        log_beta_gd(log_beta(p.gamma, p.delta)),
+        log_gamma_ratio(log_gamma(p.gamma + p.delta) - log_gamma(1.0 + p.delta)) {}
+};
+
+/// probability_alive with precomputed constants.
+inline double bg_bb_probability_alive(const BgBbParameters& p, const BgBbConstants& k,
+                                      double m_periods, double x, double t_x, double n) {
+  const double ll = bg_bb_pattern_log_likelihood(p.alpha, p.beta, p.gamma, p.delta, k.log_beta_ab,
+                                                 k.log_beta_gd, x, t_x, n);
+  return std::exp(log_beta(p.alpha + x, p.beta + n - x) - k.log_beta_ab +
+                  log_beta(p.gamma, p.delta + n + m_periods) - k.log_beta_gd - ll);
+}
+
+/// conditional_expected_purchases with precomputed constants.
+inline double bg_bb_conditional_expected_purchases(const BgBbParameters& p, const BgBbConstants& k,
+                                                   double future_periods, double x, double t_x,
+                                                   double n) {
+  if (future_periods == 0) return 0.0;
+  const double ll = bg_bb_pattern_log_likelihood(p.alpha, p.beta, p.gamma, p.delta, k.log_beta_ab,
+                                                 k.log_beta_gd, x, t_x, n);
+  const double g = p.gamma, d = p.delta;
+  const double g1 = log_gamma(1.0 + d + n) - log_gamma(g + d + n);
+  const double g2 = log_gamma(1.0 + d + n + future_periods) - log_gamma(g + d + n + future_periods);
+  const double bracket_over = std::exp(g1) * -std::expm1(g2 - g1) / (g - 1.0);
+  return std::exp(log_beta(p.alpha + x + 1.0, p.beta + n - x) - k.log_beta_ab - ll +
+                  k.log_gamma_ratio) *
+         d * bracket_over;
+}
+
+}  // namespace detail
+
 /// P(alive in period n + m) of a BG/BB customer with history (x, t_x, n) (lifetimes'
 /// conditional_probability_alive(m, ...); m = 1 is "alive next period", as in FHS Table 6):
 /// B(a+x, b+n-x)/B(a,b) B(g, d+n+m)/B(g,d) / L.
 inline double probability_alive(const BgBbParameters& p, double m_periods, double x, double t_x,
                                 double n) {
-  const double lab = detail::log_beta(p.alpha, p.beta), lgd = detail::log_beta(p.gamma, p.delta);
-  const double ll =
-      detail::bg_bb_pattern_log_likelihood(p.alpha, p.beta, p.gamma, p.delta, lab, lgd, x, t_x, n);
-  return std::exp(detail::log_beta(p.alpha + x, p.beta + n - x) - lab +
-                  detail::log_beta(p.gamma, p.delta + n + m_periods) - lgd - ll);
+  return detail::bg_bb_probability_alive(p, detail::BgBbConstants(p), m_periods, x, t_x, n);
 }
 
 /// Expected transactions in the next `future_periods` periods for a BG/BB customer with history
 /// (x, t_x, n) (FHS 2010, eq. 13). Requires gamma != 1.
 inline double conditional_expected_purchases(const BgBbParameters& p, double future_periods,
                                              double x, double t_x, double n) {
-  if (future_periods == 0) return 0.0;
-  const double lab = detail::log_beta(p.alpha, p.beta), lgd = detail::log_beta(p.gamma, p.delta);
-  const double ll =
-      detail::bg_bb_pattern_log_likelihood(p.alpha, p.beta, p.gamma, p.delta, lab, lgd, x, t_x, n);
-  const double g = p.gamma, d = p.delta;
-  const double g1 = detail::log_gamma(1.0 + d + n) - detail::log_gamma(g + d + n);
-  const double g2 = detail::log_gamma(1.0 + d + n + future_periods) -
-                    detail::log_gamma(g + d + n + future_periods);
-  const double bracket_over = std::exp(g1) * -std::expm1(g2 - g1) / (g - 1.0);
-  return std::exp(detail::log_beta(p.alpha + x + 1.0, p.beta + n - x) - lab - ll +
-                  detail::log_gamma(g + d) - detail::log_gamma(1.0 + d)) *
-         d * bracket_over;
+  return detail::bg_bb_conditional_expected_purchases(p, detail::BgBbConstants(p), future_periods,
+                                                      x, t_x, n);
 }
 
 /// Expected transactions in the first n periods for a new BG/BB customer (FHS 2010, eq. 9):
@@ -206,9 +237,10 @@ inline std::vector<double> probability_alive(const BgBbParameters& p, double m_p
   detail::require_same_length("bg/bb probability_alive", frequency.size(),
                               {recency.size(), periods.size()});
   std::vector<double> out(frequency.size());
+  const detail::BgBbConstants k(p);
   detail::for_each_customer(out.size(), options, [&](std::size_t i) {
     detail::check_discrete_customer(frequency[i], recency[i], periods[i], i);
-    out[i] = probability_alive(p, m_periods, frequency[i], recency[i], periods[i]);
+    out[i] = detail::bg_bb_probability_alive(p, k, m_periods, frequency[i], recency[i], periods[i]);
   });
   return out;
 }
@@ -224,10 +256,11 @@ inline std::vector<double> conditional_expected_purchases(const BgBbParameters& 
   detail::require_same_length("bg/bb conditional_expected_purchases", frequency.size(),
                               {recency.size(), periods.size()});
   std::vector<double> out(frequency.size());
+  const detail::BgBbConstants k(p);
   detail::for_each_customer(out.size(), options, [&](std::size_t i) {
     detail::check_discrete_customer(frequency[i], recency[i], periods[i], i);
-    out[i] =
-        conditional_expected_purchases(p, future_periods, frequency[i], recency[i], periods[i]);
+    out[i] = detail::bg_bb_conditional_expected_purchases(p, k, future_periods, frequency[i],
+                                                          recency[i], periods[i]);
   });
   return out;
 }
