@@ -20,6 +20,7 @@ from ._core import (
     hash_identity_key64,
 )
 from .model import Channel
+from .sim import World, simulate, simulation_settings
 from .store import EventLog, RejectionReport
 
 __all__ = [
@@ -33,6 +34,9 @@ __all__ = [
     "InvalidArgument",
     "NotFound",
     "RejectionReport",
+    "World",
     "hash_identity_key",
     "hash_identity_key64",
+    "simulate",
+    "simulation_settings",
 ]

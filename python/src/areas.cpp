@@ -6,9 +6,11 @@ namespace py = pybind11;
 
 namespace cxlens::python {
 
+void bind_sim(py::module_& m);
 void bind_retention(py::module_& m);
 
 void bind_optional_areas(py::module_& m) {
+  bind_sim(m);
   bind_retention(m);
 }
 
