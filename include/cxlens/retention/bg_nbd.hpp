@@ -351,14 +351,16 @@ inline double bg_nbd_value_and_gradient(const std::array<double, 4>& theta,
     if (x > 0) {
       const auto tx = index.recency_of[i];
       const double a4 = log_odds[fx] - rx * log_rec[tx];
+      // log(1 + e) rather than log1p(e): e <= 1, so the absolute error stays below 2.2e-16,
+      // ample for a sum over customers, and std::log is about twice as fast.
       double lse, p4;
       if (a4 >= a3) {
         const double e = std::exp(a3 - a4);
-        lse = a4 + std::log1p(e);
+        lse = a4 + std::log(1.0 + e);
         p4 = 1.0 / (1.0 + e);
       } else {
         const double e = std::exp(a4 - a3);
-        lse = a3 + std::log1p(e);
+        lse = a3 + std::log(1.0 + e);
         p4 = e / (1.0 + e);
       }
       value += w * (x_term[fx] + lse);
@@ -385,7 +387,7 @@ inline double bg_nbd_value_and_gradient(const std::array<double, 4>& theta,
 /// Weighted BG/NBD log-likelihood of finished cells (indexes them first).
 template <class T>
 T bg_nbd_cells_log_likelihood(const std::array<T, 4>& p, const RfmCells& data) {
-  return bg_nbd_cells_log_likelihood(p, data, CellIndex(data.cells));
+  return bg_nbd_cells_log_likelihood(p, data, CellIndex(data.cells, false));
 }
 
 }  // namespace detail
@@ -414,7 +416,7 @@ inline std::array<double, 4> bg_nbd_log_likelihood_gradient(const BgNbdParameter
   detail::check_positive_parameters("bg/nbd", {p.r, p.alpha, p.a, p.b});
   std::array<double, 4> gradient;
   detail::bg_nbd_value_and_gradient({p.r, p.alpha, p.a, p.b}, gradient, data,
-                                    detail::CellIndex(data.cells));
+                                    detail::CellIndex(data.cells, false));
   return gradient;
 }
 
@@ -434,7 +436,7 @@ inline FitResult<BgNbdParameters> fit_bg_nbd(const RfmCells& data, const FitOpti
   }
   detail::ModelSpec<4> spec{
       names, {1.0, data.max_T, 1.0, 1.0}, data.total_weight, data.total_weight};
-  const detail::CellIndex index(data.cells);
+  const detail::CellIndex index(data.cells, false);
   return detail::fit_by_maximum_likelihood<4>(
       spec,
       [&](const std::array<double, 4>& theta, std::array<double, 4>& gradient) {
