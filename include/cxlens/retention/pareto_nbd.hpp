@@ -281,7 +281,8 @@ inline double probability_alive(const ParetoNbdParameters& p, double x, double t
 /// Expected repeat purchases in the next t_j, for each j, of a Pareto/NBD customer with history
 /// (x, T) who is alive now: (r+x)(beta+T)/((alpha+T)(s-1)) [1 - ((beta+T)/(beta+T+t))^(s-1)].
 inline void expected_purchases_if_alive(const ParetoNbdParameters& p, std::span<const double> t,
-                                        double x, double T, std::span<double> out) {
+                                        double x, double T, std::span<double> out,
+                                        detail::HypergeometricCache* /*unused*/ = nullptr) {
   for (std::size_t j = 0; j < t.size(); ++j) {
     const double L = std::log1p(t[j] / (p.beta + T));
     out[j] = t[j] == 0 ? 0.0
