@@ -1,0 +1,360 @@
+// cxlens journey: cutting each customer's events into journeys.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <numeric>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "cxlens/error.hpp"
+#include "cxlens/journey/touchpoint.hpp"
+#include "cxlens/model/event_type.hpp"
+#include "cxlens/model/ids.hpp"
+#include "cxlens/model/time.hpp"
+#include "cxlens/store/event_log.hpp"
+
+namespace cxlens::journey {
+
+/// A set of event kinds, as a bit mask (bit `k` is `EventKind` k).
+using EventKindSet = std::uint32_t;
+
+/// The set holding one kind.
+constexpr EventKindSet kind_set(EventKind kind) noexcept {
+  return EventKindSet{1} << static_cast<unsigned>(kind);
+}
+
+/// How journeys are cut from each customer's time-ordered events. The cuts combine: by case
+/// (optional), then at inactivity gaps (optional), then after each goal event (optional).
+struct JourneyOptions {
+  /// What makes two events the same touchpoint.
+  TouchpointKey key = TouchpointKey::channel;
+  /// One journey per (customer, case id) instead of one per customer; events without a case
+  /// are left out and counted in `JourneyReport::events_without_case`. A case id met under two
+  /// customers gives two journeys.
+  bool by_case = false;
+  /// When > 0, a gap between consecutive events longer than this (ns) starts a new journey.
+  std::int64_t inactivity_gap = 0;
+  /// Event kinds that end a journey (a purchase, a resolution); 0 for none. A journey that
+  /// ends with a goal event is *converted*.
+  EventKindSet goal_kinds = 0;
+  /// Whether the goal event is itself a step of the journey (process-mining view, default) or
+  /// only marks the conversion (attribution view: the steps are the touchpoints before it).
+  bool goal_as_step = true;
+};
+
+/// The account of a journey build: every event read is in a journey or counted as left out.
+struct JourneyReport {
+  std::uint64_t events_read = 0;          ///< Events of the customers looked at.
+  std::uint64_t events_in_journeys = 0;   ///< Events that are steps of a journey.
+  std::uint64_t goal_events = 0;          ///< Goal events (steps or not).
+  std::uint64_t events_without_case = 0;  ///< Left out by `by_case`: no case id.
+  std::uint64_t journeys = 0;             ///< Journeys built.
+  std::uint64_t converted = 0;            ///< Journeys ending with a goal event.
+  /// Converted journeys without steps (a goal event alone, with `goal_as_step` false). They are
+  /// kept: attribution counts their conversions as having no touchpoint.
+  std::uint64_t empty_journeys = 0;
+
+  /// Adds another account.
+  void merge(const JourneyReport& other) noexcept {
+    events_read += other.events_read;
+    events_in_journeys += other.events_in_journeys;
+    goal_events += other.goal_events;
+    events_without_case += other.events_without_case;
+    journeys += other.journeys;
+    converted += other.converted;
+    empty_journeys += other.empty_journeys;
+  }
+};
+
+/// Journeys as flat columns (CSR): journey `j` has steps `offsets[j]` to `offsets[j + 1]`,
+/// in time order with the log's tie rule (events with equal timestamps keep their input
+/// order). Journeys are ordered by customer, then start time.
+struct JourneySet {
+  TouchpointKey key = TouchpointKey::channel;  ///< How events map to touchpoints.
+  std::vector<Touchpoint> touchpoints;         ///< The catalog, indexed by `TouchpointId`.
+  std::vector<std::uint64_t> offsets{0};       ///< Step range of each journey (size + 1).
+  std::vector<TouchpointId> step_touchpoint;   ///< Touchpoint of each step.
+  std::vector<Timestamp> step_time;            ///< Time of each step.
+  std::vector<std::uint32_t> step_event;       ///< Index of each step's event in the log.
+  std::vector<CustomerId> customer;            ///< Customer of each journey.
+  std::vector<CaseId> case_id;                 ///< Case of each journey (`no_case` if none).
+  std::vector<Timestamp> start;                ///< Time of the first event (goal included).
+  std::vector<Timestamp> end;                  ///< Time of the last event (goal included).
+  std::vector<std::uint8_t> converted;         ///< 1 when the journey ends with a goal event.
+  std::vector<double> revenue;                 ///< Sum of event values (goal included).
+  /// Sum of the known costs of the journey's events (own cost, else the channel's).
+  std::vector<double> cost;
+  /// Events whose cost is unknown (neither own nor channel cost): never counted as 0.
+  std::vector<std::uint32_t> unknown_cost_events;
+  JourneyReport report;  ///< What was read and what was left out.
+
+  /// Number of journeys.
+  [[nodiscard]] std::size_t size() const noexcept { return customer.size(); }
+  /// Number of steps in all journeys.
+  [[nodiscard]] std::size_t step_count() const noexcept { return step_touchpoint.size(); }
+  /// Touchpoints of journey `j`.
+  [[nodiscard]] std::span<const TouchpointId> steps(std::size_t j) const {
+    return std::span<const TouchpointId>(step_touchpoint)
+        .subspan(offsets[j], offsets[j + 1] - offsets[j]);
+  }
+  /// Step times of journey `j`.
+  [[nodiscard]] std::span<const Timestamp> times(std::size_t j) const {
+    return std::span<const Timestamp>(step_time).subspan(offsets[j], offsets[j + 1] - offsets[j]);
+  }
+  /// Names of the touchpoints, indexed by id.
+  [[nodiscard]] std::vector<std::string> touchpoint_names() const {
+    std::vector<std::string> names;
+    names.reserve(touchpoints.size());
+    for (const auto& touchpoint : touchpoints)
+      names.push_back(touchpoint.name);
+    return names;
+  }
+  /// The id of the touchpoint named `name`; throws `NotFound` when absent.
+  [[nodiscard]] TouchpointId touchpoint_id(std::string_view name) const {
+    for (std::size_t i = 0; i < touchpoints.size(); ++i)
+      if (touchpoints[i].name == name) return static_cast<TouchpointId>(i);
+    throw NotFound("no touchpoint named '" + std::string(name) + "' in the journeys");
+  }
+  /// Reserves room for `journeys` journeys and `steps` steps.
+  void reserve(std::size_t journeys, std::size_t steps) {
+    offsets.reserve(journeys + 1);
+    customer.reserve(journeys);
+    case_id.reserve(journeys);
+    start.reserve(journeys);
+    end.reserve(journeys);
+    converted.reserve(journeys);
+    revenue.reserve(journeys);
+    cost.reserve(journeys);
+    unknown_cost_events.reserve(journeys);
+    step_touchpoint.reserve(steps);
+    step_time.reserve(steps);
+    step_event.reserve(steps);
+  }
+};
+
+namespace detail {
+
+/// Per-event-type facts a journey build needs, looked up once.
+struct JourneyBuilder {
+  JourneyBuilder(const EventLog& source, const JourneyOptions& cut)
+      : log(source), options(cut), touchpoints(source, cut.key) {
+    goal.resize(log.event_types().size());
+    for (std::size_t t = 0; t < goal.size(); ++t)
+      goal[t] = (options.goal_kinds >> static_cast<unsigned>(log.event_types()[t].kind)) & 1u;
+    channel_cost.resize(log.channels().size());
+    for (std::size_t c = 0; c < channel_cost.size(); ++c) {
+      const auto& cost = log.channels()[c].cost_per_contact;
+      channel_cost[c] = cost ? *cost : std::nan("");
+    }
+    own_cost = log.cost_column();
+    if (options.inactivity_gap < 0) throw InvalidArgument("inactivity_gap must be >= 0");
+  }
+
+  /// Opens a journey.
+  void open(JourneySet& set, CustomerId customer, CaseId case_id, Timestamp time) {
+    set.customer.push_back(customer);
+    set.case_id.push_back(case_id);
+    set.start.push_back(time);
+    set.end.push_back(time);
+    set.converted.push_back(0);
+    set.revenue.push_back(0.0);
+    set.cost.push_back(0.0);
+    set.unknown_cost_events.push_back(0);
+  }
+  /// Closes the open journey.
+  void close(JourneySet& set) {
+    set.offsets.push_back(set.step_touchpoint.size());
+    ++set.report.journeys;
+    if (set.converted.back()) {
+      ++set.report.converted;
+      if (set.offsets.back() == set.offsets[set.offsets.size() - 2]) ++set.report.empty_journeys;
+    }
+  }
+  /// Adds event `i` to the open journey; returns whether it is a goal event (which closes it).
+  bool add(JourneySet& set, std::size_t i) {
+    const auto time_column = log.time_column();
+    const auto channel = log.channel_column()[i];
+    const auto type = log.event_type_column()[i];
+    const bool is_goal = goal[type] != 0;
+    set.end.back() = time_column[i];
+    set.revenue.back() += log.value_column()[i];
+    double cost = own_cost.empty() ? std::nan("") : own_cost[i];
+    if (std::isnan(cost)) cost = channel_cost[channel];
+    if (std::isnan(cost))
+      ++set.unknown_cost_events.back();
+    else
+      set.cost.back() += cost;
+    if (is_goal) {
+      ++set.report.goal_events;
+      set.converted.back() = 1;
+      if (!options.goal_as_step) return true;
+    }
+    set.step_touchpoint.push_back(touchpoints.of(channel, type));
+    set.step_time.push_back(time_column[i]);
+    set.step_event.push_back(static_cast<std::uint32_t>(i));
+    ++set.report.events_in_journeys;
+    return is_goal;
+  }
+  /// Cuts a sequence of event indices (time-ordered) into journeys.
+  template <class Indices>
+  void cut(JourneySet& set, CustomerId customer, CaseId case_id, const Indices& indices) {
+    const auto time_column = log.time_column();
+    bool open_journey = false;
+    Timestamp last = 0;
+    for (const std::size_t i : indices) {
+      const Timestamp time = time_column[i];
+      if (open_journey && options.inactivity_gap > 0 && time - last > options.inactivity_gap) {
+        close(set);
+        open_journey = false;
+      }
+      if (!open_journey) {
+        open(set, customer, case_id, time);
+        open_journey = true;
+      }
+      last = time;
+      if (add(set, i)) {
+        close(set);
+        open_journey = false;
+      }
+    }
+    if (open_journey) close(set);
+  }
+
+  const EventLog& log;
+  const JourneyOptions& options;
+  Touchpoints touchpoints;
+  std::vector<std::uint8_t> goal;
+  std::vector<double> channel_cost;
+  std::span<const double> own_cost;
+};
+
+/// A half-open range of integers usable in range-for.
+struct IndexRange {
+  std::size_t first, last;
+  struct iterator {
+    std::size_t value;
+    std::size_t operator*() const noexcept { return value; }
+    iterator& operator++() noexcept {
+      ++value;
+      return *this;
+    }
+    bool operator!=(const iterator& other) const noexcept { return value != other.value; }
+  };
+  [[nodiscard]] iterator begin() const noexcept { return {first}; }
+  [[nodiscard]] iterator end() const noexcept { return {last}; }
+};
+
+}  // namespace detail
+
+/// Builds the journeys of customers `[first_customer, last_customer)` of a finalized log (all
+/// customers by default). Building a customer range at a time is the "summarise a slice" step:
+/// journeys never cross customers, so slices of customers give the same journeys as the whole.
+inline JourneySet build_journeys(const EventLog& log, const JourneyOptions& options = {},
+                                 CustomerId first_customer = 0,
+                                 CustomerId last_customer = no_customer) {
+  if (!log.finalized())
+    throw InvalidArgument("build_journeys needs a finalized event log; call finalize()");
+  last_customer =
+      static_cast<CustomerId>(std::min<std::size_t>(last_customer, log.customer_count()));
+  if (first_customer > last_customer)
+    throw InvalidArgument("build_journeys: the first customer lies after the last");
+  const auto offsets = log.customer_offsets();
+  const auto cases = log.case_column();
+  if (options.by_case && cases.empty())
+    throw InvalidArgument("journeys by case need a log with a case column");
+  detail::JourneyBuilder builder(log, options);
+  JourneySet set;
+  set.key = options.key;
+  const std::size_t begin = offsets[first_customer], finish = offsets[last_customer];
+  set.reserve(options.inactivity_gap > 0 || options.goal_kinds != 0 || options.by_case
+                  ? (finish - begin) / 4 + 16
+                  : last_customer - first_customer,
+              finish - begin);
+  set.report.events_read = finish - begin;
+  std::vector<std::uint32_t> order;
+  for (CustomerId c = first_customer; c < last_customer; ++c) {
+    const std::size_t a = offsets[c], b = offsets[c + 1];
+    if (a == b) continue;
+    if (!options.by_case) {
+      builder.cut(set, c, no_case, detail::IndexRange{a, b});
+      continue;
+    }
+    // Group this customer's events by case, keeping time order inside each case.
+    order.clear();
+    for (std::size_t i = a; i < b; ++i) {
+      if (cases[i] == no_case)
+        ++set.report.events_without_case;
+      else
+        order.push_back(static_cast<std::uint32_t>(i));
+    }
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::uint32_t x, std::uint32_t y) { return cases[x] < cases[y]; });
+    for (std::size_t k = 0; k < order.size();) {
+      std::size_t e = k;
+      while (e < order.size() && cases[order[e]] == cases[order[k]])
+        ++e;
+      builder.cut(set, c, cases[order[k]], std::span<const std::uint32_t>(order).subspan(k, e - k));
+      k = e;
+    }
+  }
+  set.touchpoints = builder.touchpoints.all();
+  return set;
+}
+
+/// The journeys of `journeys` for which `keep(j)` is true, with the same catalog. The report
+/// keeps the source's reading counts; `journeys`, `converted` and `empty_journeys` count
+/// what was kept.
+template <class Predicate>
+JourneySet filter_journeys(const JourneySet& journeys, Predicate keep) {
+  JourneySet out;
+  out.key = journeys.key;
+  out.touchpoints = journeys.touchpoints;
+  out.report = journeys.report;
+  out.report.journeys = out.report.converted = out.report.empty_journeys = 0;
+  for (std::size_t j = 0; j < journeys.size(); ++j) {
+    if (!keep(j)) continue;
+    const auto a = journeys.offsets[j], b = journeys.offsets[j + 1];
+    out.step_touchpoint.insert(out.step_touchpoint.end(), journeys.step_touchpoint.begin() + a,
+                               journeys.step_touchpoint.begin() + b);
+    out.step_time.insert(out.step_time.end(), journeys.step_time.begin() + a,
+                         journeys.step_time.begin() + b);
+    out.step_event.insert(out.step_event.end(), journeys.step_event.begin() + a,
+                          journeys.step_event.begin() + b);
+    out.offsets.push_back(out.step_touchpoint.size());
+    out.customer.push_back(journeys.customer[j]);
+    out.case_id.push_back(journeys.case_id[j]);
+    out.start.push_back(journeys.start[j]);
+    out.end.push_back(journeys.end[j]);
+    out.converted.push_back(journeys.converted[j]);
+    out.revenue.push_back(journeys.revenue[j]);
+    out.cost.push_back(journeys.cost[j]);
+    out.unknown_cost_events.push_back(journeys.unknown_cost_events[j]);
+    ++out.report.journeys;
+    if (journeys.converted[j]) {
+      ++out.report.converted;
+      if (a == b) ++out.report.empty_journeys;
+    }
+  }
+  return out;
+}
+
+/// The journeys that start in `[first, last)`: a date-range view.
+inline JourneySet journeys_in_range(const JourneySet& journeys, Timestamp first, Timestamp last) {
+  return filter_journeys(journeys, [&](std::size_t j) {
+    return journeys.start[j] >= first && journeys.start[j] < last;
+  });
+}
+
+/// The journeys of the customers flagged in `segment` (indexed by customer id; customers past
+/// its end are out): a segment view.
+inline JourneySet journeys_of_segment(const JourneySet& journeys,
+                                      std::span<const std::uint8_t> segment) {
+  return filter_journeys(journeys, [&](std::size_t j) {
+    return journeys.customer[j] < segment.size() && segment[journeys.customer[j]] != 0;
+  });
+}
+
+}  // namespace cxlens::journey
