@@ -22,7 +22,7 @@ py::array readonly_view(std::span<const T> data, py::handle owner) {
   py::array_t<T> array({static_cast<py::ssize_t>(data.size())}, {static_cast<py::ssize_t>(sizeof(T))},
                        data.data(), owner);
   py::detail::array_proxy(array.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
-  return std::move(array);
+  return array;
 }
 
 /// A span over a 1-d numpy array of exactly type T (the Python layer converts dtypes first, so

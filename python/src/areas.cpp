@@ -6,6 +6,8 @@ namespace py = pybind11;
 
 namespace cxlens::python {
 
-void bind_optional_areas(py::module_& m) { (void)m; }
+void bind_journey(py::module_& m);
+
+void bind_optional_areas(py::module_& m) { bind_journey(m); }
 
 }  // namespace cxlens::python
