@@ -11,8 +11,11 @@
 Same names, arguments and outputs as pm4py (plain dicts with int counts; activities and
 variants as the column's values). Events of a case are ordered by timestamp; events with equal
 timestamps keep their row order (a stable sort by case, then time), as in pm4py. Differences:
-any case-id type is accepted (pm4py wants strings), and rows with a missing case, activity or
-timestamp are left out with a warning (pm4py's behaviour there depends on the version).
+any case-id type is accepted (pm4py wants strings); rows with a missing case, activity or
+timestamp are left out with a warning (pm4py's behaviour there depends on the version); and
+start and end activities always follow time order, while pm4py takes them in the frame's row
+order (it expects a frame sorted by ``pm4py.format_dataframe``), so on an unsorted frame
+pm4py's start and end counts can differ from its own directly-follows graph.
 """
 
 from __future__ import annotations
