@@ -22,8 +22,9 @@ namespace {
 
 using namespace cxlens::journey;
 
-template <class T>
-py::array_t<T> to_numpy(const std::vector<T>& values) {
+template <class Container>
+auto to_numpy(const Container& values) {
+  using T = typename Container::value_type;
   py::array_t<T> array(static_cast<py::ssize_t>(values.size()));
   if (!values.empty()) std::memcpy(array.mutable_data(), values.data(), values.size() * sizeof(T));
   return array;
@@ -260,7 +261,29 @@ void bind_journey(py::module_& m) {
       .def(
           "table",
           [](const VariantSummary& s, std::size_t top) { return variant_dict(finish(s, top)); },
-          py::arg("top") = 0);
+          py::arg("top") = 0)
+      .def("counts", [](const VariantSummary& s) {
+        // Variants as (offsets, touchpoint ids, counts), most frequent first (ties in order of
+        // first appearance): the pm4py drop-in's input, with no per-step Python strings.
+        std::vector<std::uint32_t> order(s.size());
+        for (std::size_t v = 0; v < order.size(); ++v)
+          order[v] = static_cast<std::uint32_t>(v);
+        std::stable_sort(order.begin(), order.end(),
+                         [&](std::uint32_t a, std::uint32_t b) { return s[a].count > s[b].count; });
+        std::vector<std::uint64_t> offsets{0};
+        std::vector<std::uint32_t> ids;
+        std::vector<std::uint64_t> counts;
+        for (const auto v : order) {
+          const auto steps = s.steps(v);
+          ids.insert(ids.end(), steps.begin(), steps.end());
+          offsets.push_back(ids.size());
+          counts.push_back(s[v].count);
+        }
+        std::vector<std::string> names;
+        for (const auto& t : s.touchpoints())
+          names.push_back(t.name);
+        return py::make_tuple(to_numpy(offsets), to_numpy(ids), to_numpy(counts), names);
+      });
 
   m.def(
       "journey_graph",

@@ -963,3 +963,27 @@ TEST_CASE("attribution from journeys uses goal events as conversions") {
     sum += c;
   CHECK(sum == doctest::Approx(2.0));
 }
+
+TEST_CASE("the whole-customer fast path equals the general cut") {
+  const auto log = synthetic_log(200, 5);
+  for (const auto key : {TouchpointKey::channel, TouchpointKey::event_type,
+                         TouchpointKey::channel_event_type}) {
+    JourneyOptions fast;
+    fast.key = key;
+    JourneyOptions general = fast;
+    general.inactivity_gap = 1000 * day;  // takes the general path, cuts nothing
+    const auto a = build_journeys(log, fast), b = build_journeys(log, general);
+    CHECK(a.offsets == b.offsets);
+    CHECK(a.step_touchpoint == b.step_touchpoint);
+    CHECK(a.step_time == b.step_time);
+    CHECK(a.step_event == b.step_event);
+    CHECK(a.customer == b.customer);
+    CHECK(a.revenue == b.revenue);
+    CHECK(a.cost == b.cost);
+    CHECK(a.unknown_cost_events == b.unknown_cost_events);
+    CHECK(a.end == b.end);
+    CHECK(a.report.events_in_journeys == b.report.events_in_journeys);
+    CHECK(a.report.journeys == b.report.journeys);
+    CHECK(a.touchpoints == b.touchpoints);
+  }
+}

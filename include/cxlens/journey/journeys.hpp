@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <numeric>
 #include <span>
 #include <string>
@@ -76,9 +77,9 @@ struct JourneySet {
   TouchpointKey key = TouchpointKey::channel;  ///< How events map to touchpoints.
   std::vector<Touchpoint> touchpoints;         ///< The catalog, indexed by `TouchpointId`.
   std::vector<std::uint64_t> offsets{0};       ///< Step range of each journey (size + 1).
-  std::vector<TouchpointId> step_touchpoint;   ///< Touchpoint of each step.
-  std::vector<Timestamp> step_time;            ///< Time of each step.
-  std::vector<std::uint32_t> step_event;       ///< Index of each step's event in the log.
+  Column<TouchpointId> step_touchpoint;        ///< Touchpoint of each step.
+  Column<Timestamp> step_time;                 ///< Time of each step.
+  Column<std::uint32_t> step_event;            ///< Index of each step's event in the log.
   std::vector<CustomerId> customer;            ///< Customer of each journey.
   std::vector<CaseId> case_id;                 ///< Case of each journey (`no_case` if none).
   std::vector<Timestamp> start;                ///< Time of the first event (goal included).
@@ -137,10 +138,12 @@ struct JourneySet {
 
 namespace detail {
 
-/// Per-event-type facts a journey build needs, looked up once.
+/// The state of one journey build: the log's columns, per-type and per-channel facts looked up
+/// once, and a cursor into step columns sized for every event up front (no per-step growth).
 struct JourneyBuilder {
-  JourneyBuilder(const EventLog& source, const JourneyOptions& cut)
+  JourneyBuilder(const EventLog& source, const JourneyOptions& cut, std::size_t max_steps)
       : log(source), options(cut), touchpoints(source, cut.key) {
+    if (options.inactivity_gap < 0) throw InvalidArgument("inactivity_gap must be >= 0");
     goal.resize(log.event_types().size());
     for (std::size_t t = 0; t < goal.size(); ++t)
       goal[t] = (options.goal_kinds >> static_cast<unsigned>(log.event_types()[t].kind)) & 1u;
@@ -149,24 +152,37 @@ struct JourneyBuilder {
       const auto& cost = log.channels()[c].cost_per_contact;
       channel_cost[c] = cost ? *cost : std::nan("");
     }
-    own_cost = log.cost_column();
-    if (options.inactivity_gap < 0) throw InvalidArgument("inactivity_gap must be >= 0");
+    own_cost = log.cost_column().empty() ? nullptr : log.cost_column().data();
+    time = log.time_column().data();
+    channel = log.channel_column().data();
+    type = log.event_type_column().data();
+    value = log.value_column().data();
+    set.key = options.key;
+    set.step_touchpoint.resize(max_steps);
+    set.step_time.resize(max_steps);
+    set.step_event.resize(max_steps);
+  }
+
+  /// Cost of event `i`: its own, else its channel's; NaN when unknown.
+  [[nodiscard]] double cost_of(std::size_t i) const noexcept {
+    if (own_cost && !std::isnan(own_cost[i])) return own_cost[i];
+    return channel_cost[channel[i]];
   }
 
   /// Opens a journey.
-  void open(JourneySet& set, CustomerId customer, CaseId case_id, Timestamp time) {
+  void open(CustomerId customer, CaseId case_id, Timestamp start) {
     set.customer.push_back(customer);
     set.case_id.push_back(case_id);
-    set.start.push_back(time);
-    set.end.push_back(time);
+    set.start.push_back(start);
+    set.end.push_back(start);
     set.converted.push_back(0);
     set.revenue.push_back(0.0);
     set.cost.push_back(0.0);
     set.unknown_cost_events.push_back(0);
   }
   /// Closes the open journey.
-  void close(JourneySet& set) {
-    set.offsets.push_back(set.step_touchpoint.size());
+  void close() {
+    set.offsets.push_back(steps);
     ++set.report.journeys;
     if (set.converted.back()) {
       ++set.report.converted;
@@ -174,15 +190,11 @@ struct JourneyBuilder {
     }
   }
   /// Adds event `i` to the open journey; returns whether it is a goal event (which closes it).
-  bool add(JourneySet& set, std::size_t i) {
-    const auto time_column = log.time_column();
-    const auto channel = log.channel_column()[i];
-    const auto type = log.event_type_column()[i];
-    const bool is_goal = goal[type] != 0;
-    set.end.back() = time_column[i];
-    set.revenue.back() += log.value_column()[i];
-    double cost = own_cost.empty() ? std::nan("") : own_cost[i];
-    if (std::isnan(cost)) cost = channel_cost[channel];
+  bool add(std::size_t i) {
+    const bool is_goal = goal[type[i]] != 0;
+    set.end.back() = time[i];
+    set.revenue.back() += value[i];
+    const double cost = cost_of(i);
     if (std::isnan(cost))
       ++set.unknown_cost_events.back();
     else
@@ -192,35 +204,96 @@ struct JourneyBuilder {
       set.converted.back() = 1;
       if (!options.goal_as_step) return true;
     }
-    set.step_touchpoint.push_back(touchpoints.of(channel, type));
-    set.step_time.push_back(time_column[i]);
-    set.step_event.push_back(static_cast<std::uint32_t>(i));
-    ++set.report.events_in_journeys;
+    set.step_touchpoint[steps] = touchpoints.of(channel[i], type[i]);
+    set.step_time[steps] = time[i];
+    set.step_event[steps] = static_cast<std::uint32_t>(i);
+    ++steps;
     return is_goal;
   }
   /// Cuts a sequence of event indices (time-ordered) into journeys.
   template <class Indices>
-  void cut(JourneySet& set, CustomerId customer, CaseId case_id, const Indices& indices) {
-    const auto time_column = log.time_column();
+  void cut(CustomerId customer, CaseId case_id, const Indices& indices) {
     bool open_journey = false;
     Timestamp last = 0;
     for (const std::size_t i : indices) {
-      const Timestamp time = time_column[i];
-      if (open_journey && options.inactivity_gap > 0 && time - last > options.inactivity_gap) {
-        close(set);
+      if (open_journey && options.inactivity_gap > 0 && time[i] - last > options.inactivity_gap) {
+        close();
         open_journey = false;
       }
       if (!open_journey) {
-        open(set, customer, case_id, time);
+        open(customer, case_id, time[i]);
         open_journey = true;
       }
-      last = time;
-      if (add(set, i)) {
-        close(set);
+      last = time[i];
+      if (add(i)) {
+        close();
         open_journey = false;
       }
     }
-    if (open_journey) close(set);
+    if (open_journey) close();
+  }
+  /// One journey per customer, every event a step: whole columns at a time.
+  void whole_customers(std::span<const std::uint64_t> offsets, CustomerId first, CustomerId last) {
+    const std::size_t begin = offsets[first], finish = offsets[last], n = finish - begin;
+    if (n == 0) return;
+    std::memcpy(set.step_time.data(), time + begin, n * sizeof(Timestamp));
+    std::uint32_t* events = set.step_event.data();
+    for (std::size_t k = 0; k < n; ++k)
+      events[k] = static_cast<std::uint32_t>(begin + k);
+    TouchpointId* tp = set.step_touchpoint.data();
+    if (options.key == TouchpointKey::channel) {
+      for (std::size_t k = 0; k < n; ++k)
+        tp[k] = channel[begin + k];
+    } else if (options.key == TouchpointKey::event_type) {
+      for (std::size_t k = 0; k < n; ++k)
+        tp[k] = type[begin + k];
+    } else {
+      for (std::size_t k = 0; k < n; ++k)
+        tp[k] = touchpoints.of(channel[begin + k], type[begin + k]);
+    }
+    for (CustomerId c = first; c < last; ++c) {
+      const std::size_t a = offsets[c], b = offsets[c + 1];
+      if (a == b) continue;
+      double revenue = 0, cost = 0;
+      std::uint32_t unknown = 0;
+      if (own_cost) {
+        for (std::size_t i = a; i < b; ++i) {
+          revenue += value[i];
+          const double e = cost_of(i);
+          const bool known = !std::isnan(e);
+          cost += known ? e : 0.0;
+          unknown += !known;
+        }
+      } else {
+        for (std::size_t i = a; i < b; ++i) {
+          revenue += value[i];
+          const double e = channel_cost[channel[i]];
+          const bool known = !std::isnan(e);
+          cost += known ? e : 0.0;
+          unknown += !known;
+        }
+      }
+      set.customer.push_back(c);
+      set.case_id.push_back(no_case);
+      set.start.push_back(time[a]);
+      set.end.push_back(time[b - 1]);
+      set.converted.push_back(0);
+      set.revenue.push_back(revenue);
+      set.cost.push_back(cost);
+      set.unknown_cost_events.push_back(unknown);
+      set.offsets.push_back(b - begin);
+    }
+    steps = n;
+    set.report.journeys += set.customer.size();
+  }
+  /// Hands over the built set, step columns trimmed to the steps made.
+  JourneySet finish() {
+    set.step_touchpoint.resize(steps);
+    set.step_time.resize(steps);
+    set.step_event.resize(steps);
+    set.report.events_in_journeys = steps;
+    set.touchpoints = touchpoints.all();
+    return std::move(set);
   }
 
   const EventLog& log;
@@ -228,7 +301,13 @@ struct JourneyBuilder {
   Touchpoints touchpoints;
   std::vector<std::uint8_t> goal;
   std::vector<double> channel_cost;
-  std::span<const double> own_cost;
+  const double* own_cost = nullptr;
+  const Timestamp* time = nullptr;
+  const ChannelId* channel = nullptr;
+  const EventTypeId* type = nullptr;
+  const double* value = nullptr;
+  JourneySet set;
+  std::size_t steps = 0;
 };
 
 /// A half-open range of integers usable in range-for.
@@ -265,21 +344,24 @@ inline JourneySet build_journeys(const EventLog& log, const JourneyOptions& opti
   const auto cases = log.case_column();
   if (options.by_case && cases.empty())
     throw InvalidArgument("journeys by case need a log with a case column");
-  detail::JourneyBuilder builder(log, options);
-  JourneySet set;
-  set.key = options.key;
   const std::size_t begin = offsets[first_customer], finish = offsets[last_customer];
-  set.reserve(options.inactivity_gap > 0 || options.goal_kinds != 0 || options.by_case
-                  ? (finish - begin) / 4 + 16
-                  : last_customer - first_customer,
-              finish - begin);
+  detail::JourneyBuilder builder(log, options, finish - begin);
+  JourneySet& set = builder.set;
+  const bool cuts = options.inactivity_gap > 0 || options.goal_kinds != 0 || options.by_case;
+  // Room for the most journeys there can be (one per event when cutting): reserved, untouched
+  // memory costs no page faults, and no column is ever regrown and copied.
+  set.reserve(cuts ? finish - begin : last_customer - first_customer, 0);
   set.report.events_read = finish - begin;
+  if (!cuts) {
+    builder.whole_customers(offsets, first_customer, last_customer);
+    return builder.finish();
+  }
   std::vector<std::uint32_t> order;
   for (CustomerId c = first_customer; c < last_customer; ++c) {
     const std::size_t a = offsets[c], b = offsets[c + 1];
     if (a == b) continue;
     if (!options.by_case) {
-      builder.cut(set, c, no_case, detail::IndexRange{a, b});
+      builder.cut(c, no_case, detail::IndexRange{a, b});
       continue;
     }
     // Group this customer's events by case, keeping time order inside each case.
@@ -296,12 +378,11 @@ inline JourneySet build_journeys(const EventLog& log, const JourneyOptions& opti
       std::size_t e = k;
       while (e < order.size() && cases[order[e]] == cases[order[k]])
         ++e;
-      builder.cut(set, c, cases[order[k]], std::span<const std::uint32_t>(order).subspan(k, e - k));
+      builder.cut(c, cases[order[k]], std::span<const std::uint32_t>(order).subspan(k, e - k));
       k = e;
     }
   }
-  set.touchpoints = builder.touchpoints.all();
-  return set;
+  return builder.finish();
 }
 
 /// The journeys of `journeys` for which `keep(j)` is true, with the same catalog. The report

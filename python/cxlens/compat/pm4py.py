@@ -113,8 +113,9 @@ def get_variants(log: pd.DataFrame, activity_key: str = "concept:name",
     journeys, activities = _journeys(log, activity_key, timestamp_key, case_id_key)
     summary = _core.VariantSummary(False)
     summary.add(journeys)
-    table = summary.table(0)
-    # Touchpoint names are "a<code>": map back to the column's values.
-    lookup = {f"a{i}": a for i, a in enumerate(activities)}
-    return {tuple(lookup[s] for s in steps): int(n)
-            for steps, n in zip(table["steps"], table["count"])}
+    offsets, ids, counts, names = summary.counts()
+    # Touchpoint i is the activity of factorize code int(names[i][1:]) (names are "a<code>").
+    lookup = [activities[int(name[1:])] for name in names]
+    steps = list(map(lookup.__getitem__, ids.tolist()))
+    bounds = offsets.tolist()
+    return {tuple(steps[bounds[v]:bounds[v + 1]]): n for v, n in enumerate(counts.tolist())}
