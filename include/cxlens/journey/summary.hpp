@@ -354,26 +354,54 @@ class VariantSummary {
       h ^= t + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
       h *= 0xBF58476D1CE4E5B9ull;
     }
-    return h ^ (h >> 31);
+    h ^= h >> 31;
+    h *= 0x94D049BB133111EBull;
+    return h ^ (h >> 29);
   }
 
+  /// A slot of the open-addressing index: a variant and its sequence's hash.
+  struct Slot {
+    std::uint64_t hash = 0;
+    std::uint32_t variant = std::numeric_limits<std::uint32_t>::max();
+  };
+
+  /// The variant of `steps`, added when new. A flat table with linear probing: one cache line
+  /// per lookup, and the stored hash spares comparing the steps of other variants.
   std::uint32_t intern(std::span<const TouchpointId> steps) {
+    if ((variants_.size() + 1) * 2 > slots_.size())
+      rehash(std::max<std::size_t>(1024, slots_.size() * 2));
     const std::uint64_t h = hash(steps);
-    auto [found, inserted] = index_.try_emplace(h, none);
-    for (std::uint32_t v = found->second; v != none; v = next_[v]) {
-      const auto known = this->steps(v);
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+      Slot& slot = slots_[i];
+      if (slot.variant == none) {
+        slot.hash = h;
+        slot.variant = static_cast<std::uint32_t>(variants_.size());
+        pool_.insert(pool_.end(), steps.begin(), steps.end());
+        pool_offsets_.push_back(pool_.size());
+        variants_.emplace_back();
+        return slot.variant;
+      }
+      if (slot.hash != h) continue;
+      const auto known = this->steps(slot.variant);
       if (known.size() == steps.size() &&
           (steps.empty() ||
            std::memcmp(known.data(), steps.data(), steps.size() * sizeof(TouchpointId)) == 0))
-        return v;
+        return slot.variant;
     }
-    const auto v = static_cast<std::uint32_t>(variants_.size());
-    next_.push_back(found->second);
-    found->second = v;
-    pool_.insert(pool_.end(), steps.begin(), steps.end());
-    pool_offsets_.push_back(pool_.size());
-    variants_.emplace_back();
-    return v;
+  }
+
+  void rehash(std::size_t size) {
+    std::vector<Slot> old(size);
+    old.swap(slots_);
+    const std::size_t mask = size - 1;
+    for (const Slot& slot : old) {
+      if (slot.variant == none) continue;
+      std::size_t i = slot.hash & mask;
+      while (slots_[i].variant != none)
+        i = (i + 1) & mask;
+      slots_[i] = slot;
+    }
   }
 
   static constexpr std::uint32_t none = std::numeric_limits<std::uint32_t>::max();
@@ -382,8 +410,7 @@ class VariantSummary {
   std::vector<VariantCount> variants_;
   std::vector<TouchpointId> pool_;
   std::vector<std::uint64_t> pool_offsets_{0};
-  std::unordered_map<std::uint64_t, std::uint32_t> index_;
-  std::vector<std::uint32_t> next_;
+  std::vector<Slot> slots_;
   std::uint64_t journeys_ = 0;
 };
 
