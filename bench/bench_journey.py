@@ -252,16 +252,18 @@ def bench_build(n_events: int, repeats: int) -> dict:
         log.add_event_type(name, name)
     customer = rng.integers(0, n_customers, n_events).astype(np.uint32)
     t = (1_704_067_200 + rng.integers(0, 365 * 86400, n_events)) * 10**9
+    # Sessions 60 %, service contacts 12 %, purchases 3 % (the goal), opened messages 25 %.
+    event = rng.choice(4, n_events, p=[0.60, 0.12, 0.03, 0.25]).astype(np.uint16)
     log.append(customer, t.astype(np.int64), rng.integers(0, 5, n_events).astype(np.uint8),
-               rng.integers(0, 4, n_events).astype(np.uint16),
-               value=rng.gamma(2.0, 10.0, n_events))
+               event, value=rng.gamma(2.0, 10.0, n_events))
     log.finalize()
     columns = [log.customer_offsets(), log.time_column(), log.channel_column(),
                log.event_type_column(), log.value_column()]
 
     def plain():
-        # Reads every column the journey build reads, once, at memory speed.
-        return sum(float(np.add.reduce(c, dtype=np.float64)) for c in columns)
+        # Reads every column the journey build reads, once, at memory speed (native sums, no
+        # conversions).
+        return [int(c.sum()) if c.dtype.kind in "iu" else float(c.sum()) for c in columns]
 
     out = {"events": n_events, "customers": n_customers}
     out["plain_pass_s"], _ = best_of(repeats, plain)

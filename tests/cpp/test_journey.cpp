@@ -114,7 +114,7 @@ std::map<std::pair<std::string, std::string>, std::uint64_t> naive_dfg(const Jou
 
 /// A seeded synthetic log: `customers` customers with 1 to 12 events over a month in 5
 /// channels, some purchases, cases on half of the events, and deliberate timestamp ties.
-EventLog synthetic_log(std::size_t customers, std::uint64_t seed) {
+EventLog synthetic_log(std::size_t customers, std::uint64_t seed, bool one_case = false) {
   std::mt19937_64 random(seed);
   EventLog log;
   log.add_channel({"web", ChannelKind::self_service, 0.1});
@@ -145,7 +145,9 @@ EventLog synthetic_log(std::size_t customers, std::uint64_t seed) {
       const auto r = random() % 10;
       type.push_back(static_cast<EventTypeId>(r < 6 ? 0 : r < 9 ? 1 : 2));
       value.push_back(type.back() == 2 ? static_cast<double>(random() % 200) : 0.0);
-      case_id.push_back(random() % 2 ? static_cast<CaseId>(random() % 8) : no_case);
+      const bool has_case = random() % 2 != 0;
+      const auto case_key = static_cast<CaseId>(random() % 8);
+      case_id.push_back(one_case ? 0 : has_case ? case_key : no_case);
     }
   }
   EventColumns columns;
@@ -966,8 +968,8 @@ TEST_CASE("attribution from journeys uses goal events as conversions") {
 
 TEST_CASE("the whole-customer fast path equals the general cut") {
   const auto log = synthetic_log(200, 5);
-  for (const auto key : {TouchpointKey::channel, TouchpointKey::event_type,
-                         TouchpointKey::channel_event_type}) {
+  for (const auto key :
+       {TouchpointKey::channel, TouchpointKey::event_type, TouchpointKey::channel_event_type}) {
     JourneyOptions fast;
     fast.key = key;
     JourneyOptions general = fast;
@@ -985,5 +987,38 @@ TEST_CASE("the whole-customer fast path equals the general cut") {
     CHECK(a.report.events_in_journeys == b.report.events_in_journeys);
     CHECK(a.report.journeys == b.report.journeys);
     CHECK(a.touchpoints == b.touchpoints);
+  }
+}
+
+TEST_CASE("cuts at gaps and goals equal the event-by-event cut") {
+  // With every event in one case, by_case takes the event-by-event path and must agree with
+  // the column-wise path of plain customer journeys.
+  const auto log = synthetic_log(300, 9, true);
+  for (const bool goal_as_step : {true, false}) {
+    JourneyOptions columnwise;
+    columnwise.inactivity_gap = 2 * day;
+    columnwise.goal_kinds = kind_set(EventKind::purchase);
+    columnwise.goal_as_step = goal_as_step;
+    JourneyOptions by_event = columnwise;
+    by_event.by_case = true;
+    const auto a = build_journeys(log, columnwise), b = build_journeys(log, by_event);
+    CAPTURE(goal_as_step);
+    CHECK(a.size() > 300);
+    CHECK(a.offsets == b.offsets);
+    CHECK(a.step_touchpoint == b.step_touchpoint);
+    CHECK(a.step_time == b.step_time);
+    CHECK(a.step_event == b.step_event);
+    CHECK(a.customer == b.customer);
+    CHECK(a.start == b.start);
+    CHECK(a.end == b.end);
+    CHECK(a.converted == b.converted);
+    CHECK(a.revenue == b.revenue);
+    CHECK(a.cost == b.cost);
+    CHECK(a.unknown_cost_events == b.unknown_cost_events);
+    CHECK(a.report.journeys == b.report.journeys);
+    CHECK(a.report.converted == b.report.converted);
+    CHECK(a.report.goal_events == b.report.goal_events);
+    CHECK(a.report.empty_journeys == b.report.empty_journeys);
+    CHECK(a.report.events_in_journeys == b.report.events_in_journeys);
   }
 }

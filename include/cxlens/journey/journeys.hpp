@@ -286,6 +286,62 @@ struct JourneyBuilder {
     steps = n;
     set.report.journeys += set.customer.size();
   }
+  /// Customers cut at gaps and after goal events, without case grouping: step columns filled
+  /// in one pass over the events, then each journey's sums over its own range of events.
+  void segments(std::span<const std::uint64_t> offsets, CustomerId first, CustomerId last) {
+    const std::size_t begin = offsets[first], finish = offsets[last];
+    const bool skip_goals = options.goal_kinds != 0 && !options.goal_as_step;
+    TouchpointId* tp = set.step_touchpoint.data();
+    Timestamp* step_time = set.step_time.data();
+    std::uint32_t* events = set.step_event.data();
+    std::size_t k = 0;
+    for (std::size_t i = begin; i < finish; ++i) {
+      tp[k] = touchpoints.of(channel[i], type[i]);
+      step_time[k] = time[i];
+      events[k] = static_cast<std::uint32_t>(i);
+      k += !(skip_goals && goal[type[i]]);
+    }
+    const std::int64_t gap = options.inactivity_gap;
+    std::size_t step = 0;
+    for (CustomerId c = first; c < last; ++c) {
+      const std::size_t a = offsets[c], b = offsets[c + 1];
+      for (std::size_t i = a; i < b;) {
+        const std::size_t start = i, first_step = step;
+        double revenue = 0, cost = 0;
+        std::uint32_t unknown = 0;
+        std::uint8_t converted = 0;
+        for (; i < b; ++i) {
+          if (i > start && gap > 0 && time[i] - time[i - 1] > gap) break;
+          revenue += value[i];
+          const double e = cost_of(i);
+          const bool known = !std::isnan(e);
+          cost += known ? e : 0.0;
+          unknown += !known;
+          const bool is_goal = goal[type[i]] != 0;
+          step += !(skip_goals && is_goal);
+          if (is_goal) {
+            converted = 1;
+            ++i;
+            break;
+          }
+        }
+        set.customer.push_back(c);
+        set.case_id.push_back(no_case);
+        set.start.push_back(time[start]);
+        set.end.push_back(time[i - 1]);
+        set.converted.push_back(converted);
+        set.revenue.push_back(revenue);
+        set.cost.push_back(cost);
+        set.unknown_cost_events.push_back(unknown);
+        set.offsets.push_back(step);
+        ++set.report.journeys;
+        set.report.goal_events += converted;
+        set.report.converted += converted;
+        set.report.empty_journeys += converted && step == first_step;
+      }
+    }
+    steps = step;
+  }
   /// Hands over the built set, step columns trimmed to the steps made.
   JourneySet finish() {
     set.step_touchpoint.resize(steps);
@@ -354,6 +410,10 @@ inline JourneySet build_journeys(const EventLog& log, const JourneyOptions& opti
   set.report.events_read = finish - begin;
   if (!cuts) {
     builder.whole_customers(offsets, first_customer, last_customer);
+    return builder.finish();
+  }
+  if (!options.by_case) {
+    builder.segments(offsets, first_customer, last_customer);
     return builder.finish();
   }
   std::vector<std::uint32_t> order;
