@@ -9,6 +9,7 @@
 #include <cxlens/store/event_log.hpp>
 
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -285,6 +286,40 @@ void bind_journey(py::module_& m) {
         return py::make_tuple(to_numpy(offsets), to_numpy(ids), to_numpy(counts), names);
       });
 
+  m.def(
+      "log_from_codes",
+      [](py::array_t<CustomerId, py::array::c_style> customer, std::size_t customers,
+         py::array_t<Timestamp, py::array::c_style> time,
+         py::array_t<EventTypeId, py::array::c_style> event_type, std::size_t event_types) {
+        // A finalized log of integer-coded cases and activities (the pm4py drop-in's input):
+        // customer keys "0".."n-1", one channel, event types "a0".."a<k-1>", any time accepted.
+        const auto n = static_cast<std::size_t>(customer.size());
+        if (static_cast<std::size_t>(time.size()) != n ||
+            static_cast<std::size_t>(event_type.size()) != n)
+          throw InvalidArgument("customer, time and event_type must have the same length");
+        EventLog log;
+        {
+          py::gil_scoped_release release;
+          for (std::size_t c = 0; c < customers; ++c)
+            log.add_customer(std::to_string(c));
+          log.add_channel(Channel{"process", ChannelKind::unknown, std::nullopt});
+          for (std::size_t t = 0; t < event_types; ++t)
+            log.add_event_type(EventType{"a" + std::to_string(t), EventKind::other});
+          log.set_time_range(
+              {std::numeric_limits<Timestamp>::min() + 1, std::numeric_limits<Timestamp>::max()});
+          std::vector<ChannelId> channel(n, 0);
+          EventColumns columns;
+          columns.customer = {customer.data(), n};
+          columns.time = {time.data(), n};
+          columns.channel = channel;
+          columns.event_type = {event_type.data(), n};
+          log.append(columns);
+          log.finalize();
+        }
+        return log;
+      },
+      py::arg("customer"), py::arg("customers"), py::arg("time"), py::arg("event_type"),
+      py::arg("event_types"));
   m.def(
       "journey_graph",
       [](const JourneySet& set, bool keep_durations) { return journey_graph(set, keep_durations); },

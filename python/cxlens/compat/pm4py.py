@@ -54,25 +54,19 @@ def _journeys(df: pd.DataFrame, activity_key: str, timestamp_key: str, case_id_k
         case_codes, activity_codes, time_ns = case_codes[keep], activity_codes[keep], time_ns[keep]
     if len(activities) >= 0xFFFF:
         raise _core.InvalidArgument("at most 65534 distinct activities are supported")
-    native = _core.EventLog()
-    native.intern_customers([str(i) for i in range(len(case_uniques))])
-    native.add_channel("process", "unknown", None)
-    for i in range(len(activities)):
-        # Codes, not names, so activities whose text forms collide stay distinct.
-        native.add_event_type(f"a{i}", "other")
-    native.set_time_range(np.iinfo(np.int64).min + 1, np.iinfo(np.int64).max)
-    native.append(np.ascontiguousarray(case_codes, dtype=np.uint32),
-                  np.ascontiguousarray(time_ns, dtype=np.int64),
-                  np.zeros(len(case_codes), dtype=np.uint8),
-                  np.ascontiguousarray(activity_codes, dtype=np.uint16))
-    native.finalize()
+    # Codes, not names, as event types, so activities whose text forms collide stay distinct.
+    native = _core.log_from_codes(np.ascontiguousarray(case_codes, dtype=np.uint32),
+                                  len(case_uniques), np.ascontiguousarray(time_ns, dtype=np.int64),
+                                  np.ascontiguousarray(activity_codes, dtype=np.uint16),
+                                  len(activities))
     return _core.build_journeys(native, key="event"), list(activities)
 
 
 def _counts(df, activity_key, timestamp_key, case_id_key):
     journeys, activities = _journeys(df, activity_key, timestamp_key, case_id_key)
-    dfg, variants = _core.dfg_and_variants(journeys)
-    return dfg.counts(), variants, activities
+    summary = _core.DirectlyFollowsSummary(False)  # counts only: no duration samples
+    summary.add(journeys)
+    return summary.counts(), activities
 
 
 def discover_dfg(log: pd.DataFrame, activity_key: str = "concept:name",
@@ -80,7 +74,7 @@ def discover_dfg(log: pd.DataFrame, activity_key: str = "concept:name",
                  case_id_key: str = "case:concept:name") -> tuple[dict, dict, dict]:
     """The directly-follows graph: ``({(a, b): count}, {start activity: count},
     {end activity: count})``, as ``pm4py.discover_dfg``."""
-    counts, _, activities = _counts(log, activity_key, timestamp_key, case_id_key)
+    counts, activities = _counts(log, activity_key, timestamp_key, case_id_key)
     names = activities
     dfg = {(names[int(f)], names[int(t)]): int(n)
            for f, t, n in zip(counts["from"], counts["to"], counts["count"])}
