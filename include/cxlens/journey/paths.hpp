@@ -29,7 +29,7 @@ struct VariantTable {
   std::vector<double> median_seconds;              ///< Median journey duration (exact).
   std::vector<double> mean_seconds;                ///< Mean journey duration.
   std::vector<double> revenue;                     ///< Total revenue.
-  std::vector<double> cost;                        ///< Total known cost.
+  std::vector<double> cost;                        ///< Total known cost (NaN: none known).
   std::vector<std::uint64_t> unknown_cost_events;  ///< Events of unknown cost.
 };
 

@@ -124,6 +124,11 @@ class DirectlyFollowsSummary {
 
   /// Adds the counts of another summary (see the class comment for distinct customers).
   void merge(const DirectlyFollowsSummary& other) {
+    if (&other == this) {
+      const DirectlyFollowsSummary copy = other;
+      merge(copy);
+      return;
+    }
     const auto map = detail::unite_touchpoints(touchpoints_, other.touchpoints_);
     grow();
     for (std::size_t t = 0; t < other.nodes_.size(); ++t) {
@@ -297,6 +302,11 @@ class VariantSummary {
 
   /// Adds the variants of another summary.
   void merge(const VariantSummary& other) {
+    if (&other == this) {
+      const VariantSummary copy = other;
+      merge(copy);
+      return;
+    }
     const auto map = detail::unite_touchpoints(touchpoints_, other.touchpoints_);
     std::vector<TouchpointId> mapped;
     for (std::size_t v = 0; v < other.variants_.size(); ++v) {
