@@ -371,7 +371,6 @@ struct MarkovChain {
   std::vector<double> to_conversion;
   std::vector<double> to_null;
   std::vector<double> conversion_value;     // value carried by conversions leaving each state
-  std::vector<std::uint64_t> channel_mask;  // channels in each state (bit set, <= 64 channels)
   std::vector<std::vector<std::uint32_t>> members;  // channels in each state (any count)
 };
 
