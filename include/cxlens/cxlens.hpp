@@ -3,6 +3,7 @@
 
 #include "cxlens/error.hpp"
 #include "cxlens/identity/identity.hpp"
+#include "cxlens/journey/journey.hpp"
 #include "cxlens/model/channel.hpp"
 #include "cxlens/model/contact_point.hpp"
 #include "cxlens/model/event_type.hpp"
@@ -11,6 +12,7 @@
 #include "cxlens/model/interaction.hpp"
 #include "cxlens/model/offering.hpp"
 #include "cxlens/model/time.hpp"
+#include "cxlens/retention.hpp"
 #include "cxlens/sim/world.hpp"
 #include "cxlens/store/csv.hpp"
 #include "cxlens/store/event_log.hpp"

@@ -5,7 +5,8 @@ email, community) into one view of each customer, journey graphs and retention s
 C++ core does the work; this package is a thin pandas-in, pandas-out layer over it.
 
 Start with :class:`EventLog` (ingest and validate events) and :func:`simulate` (a synthetic
-multichannel world with known ground truth).
+multichannel world with known ground truth); :mod:`cxlens.retention` fits buy-till-you-die
+models (and :mod:`cxlens.compat.lifetimes` is a drop-in for the ``lifetimes`` package).
 """
 
 from ._core import (
@@ -19,6 +20,7 @@ from ._core import (
     hash_identity_key,
     hash_identity_key64,
 )
+from . import retention
 from .model import Channel
 from .sim import World, simulate, simulation_settings
 from .store import EventLog, RejectionReport
@@ -37,6 +39,7 @@ __all__ = [
     "World",
     "hash_identity_key",
     "hash_identity_key64",
+    "retention",
     "simulate",
     "simulation_settings",
 ]
