@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cxlens/identity/identity.hpp"
+#include "cxlens/sim/world.hpp"
 #include "cxlens/store/event_log.hpp"
 
 using namespace cxlens;
@@ -470,4 +471,64 @@ TEST_CASE("PII: salted keys are hashed at ingestion and in outputs") {
     if (is_key_field(resolution.fields[a]))
       for (std::size_t i = 0; i < resolution.records.size(); ++i)
         CHECK(resolution.display[a][i].empty());
+}
+
+namespace {
+
+SourceColumn copy_column(std::string name, const sim::StringColumn& values) {
+  SourceColumn column;
+  column.name = std::move(name);
+  for (std::size_t i = 0; i < values.size(); ++i)
+    column.text.push_back(values[i]);
+  return column;
+}
+
+}  // namespace
+
+TEST_CASE("simulated source systems resolve to the true people") {
+  sim::WorldConfig config;
+  config.n_customers = 2000;
+  config.seed = 5;
+  config.threads = 1;
+  const auto world = sim::simulate(config);
+  using F = IdentityField;
+  ResolutionSpec spec;
+  std::vector<SourceRecords> tables;
+  std::vector<std::uint64_t> truth;
+  for (std::size_t s = 0; s < sim::source_system_count; ++s) {
+    const auto& table = world.sources[s];
+    const std::string name(sim::to_string(static_cast<sim::SourceSystem>(s)));
+    SourceMapping mapping{name, "record_id", {}, "", std::nullopt};
+    mapping.fields = {map(F::first_name, "first_name"),
+                      map(F::last_name, "last_name"),
+                      map(F::email, "email"),
+                      map(F::phone, "phone"),
+                      map(F::address, "street"),
+                      map(F::postcode, "postal_code"),
+                      map(F::city, "city"),
+                      map(F::date_of_birth, "birth_date")};
+    mapping.fields[0].normalizer.nicknames = true;
+    mapping.fields[3].normalizer.country_code = "1";
+    mapping.fields[7].normalizer.day_first =
+        static_cast<sim::SourceSystem>(s) != sim::SourceSystem::web_app;  // US dates
+    spec.sources.push_back(mapping);
+    tables.push_back(
+        {name,
+         {copy_column("record_id", table.record_id), copy_column("first_name", table.first_name),
+          copy_column("last_name", table.last_name), copy_column("email", table.email),
+          copy_column("phone", table.phone), copy_column("street", table.street),
+          copy_column("postal_code", table.postal_code), copy_column("city", table.city),
+          copy_column("birth_date", table.birth_date)}});
+    truth.insert(truth.end(), table.person_id.begin(), table.person_id.end());
+  }
+  spec.max_cluster_size = 30;
+  const auto resolution = resolve(spec, tables);
+  REQUIRE(resolution.customer.size() == truth.size());
+  std::vector<std::uint32_t> cluster(resolution.customer.begin(), resolution.customer.end());
+  const auto quality = evaluate_clusters(cluster, truth);
+  MESSAGE("simulated sources: " << truth.size() << " records of " << quality.entities
+                                << " people: clusters P " << quality.pairs.precision << " R "
+                                << quality.pairs.recall << " F1 " << quality.pairs.f1 << " B3 "
+                                << quality.bcubed_f1);
+  CHECK(quality.pairs.f1 >= 0.9);
 }

@@ -188,7 +188,7 @@ inline const std::unordered_map<std::string_view, std::string_view>& default_nic
       {"andy", "andrew"},     {"drew", "andrew"},       {"tony", "anthony"},
       {"ben", "benjamin"},    {"benny", "benjamin"},    {"bill", "william"},
       {"billy", "william"},   {"will", "william"},      {"willy", "william"},
-      {"liam", "william"},    {"bob", "robert"},        {"bobby", "robert"},
+      {"becky", "rebecca"},   {"bob", "robert"},        {"bobby", "robert"},
       {"rob", "robert"},      {"robbie", "robert"},     {"bert", "robert"},
       {"cathy", "catherine"}, {"kate", "catherine"},    {"katie", "catherine"},
       {"kathy", "katherine"}, {"chris", "christopher"}, {"dan", "daniel"},
@@ -219,7 +219,8 @@ inline const std::unordered_map<std::string_view, std::string_view>& default_nic
       {"ken", "kenneth"},     {"kenny", "kenneth"},     {"len", "leonard"},
       {"leo", "leonard"},     {"max", "maximilian"},    {"mo", "maurice"},
       {"ray", "raymond"},     {"russ", "russell"},      {"stan", "stanley"},
-      {"theo", "theodore"},   {"val", "valerie"},       {"walt", "walter"}};
+      {"theo", "theodore"},   {"val", "valerie"},       {"walt", "walter"},
+      {"debbie", "deborah"},  {"debby", "deborah"}};
   return table;
 }
 
