@@ -20,7 +20,7 @@ from ._core import (
     hash_identity_key,
     hash_identity_key64,
 )
-from . import retention
+from . import journey, retention
 from .model import Channel
 from .sim import World, simulate, simulation_settings
 from .store import EventLog, RejectionReport
@@ -39,6 +39,7 @@ __all__ = [
     "World",
     "hash_identity_key",
     "hash_identity_key64",
+    "journey",
     "retention",
     "simulate",
     "simulation_settings",
