@@ -5,7 +5,8 @@
 #include "cxlens/retention/bg_bb.hpp"        // IWYU pragma: export
 #include "cxlens/retention/bg_nbd.hpp"       // IWYU pragma: export
 #include "cxlens/retention/fit.hpp"          // IWYU pragma: export
-#include "cxlens/retention/gamma_gamma.hpp"  // IWYU pragma: export
+#include "cxlens/retention/from_event_log.hpp"  // IWYU pragma: export
+#include "cxlens/retention/gamma_gamma.hpp"     // IWYU pragma: export
 #include "cxlens/retention/mbg_nbd.hpp"      // IWYU pragma: export
 #include "cxlens/retention/optimize.hpp"     // IWYU pragma: export
 #include "cxlens/retention/parallel.hpp"     // IWYU pragma: export

@@ -13,7 +13,8 @@ Models (all fitted by maximum likelihood in C++ on a compressed histogram of uni
 Inputs follow lifetimes' RFM summary: ``frequency`` (repeat purchases x), ``recency``
 (t_x, time of the last purchase since the first), ``T`` (age), optionally ``weights``
 (number of customers per row). Use :class:`RfmHistogram` to build the input in chunks
-(``add`` ... ``merge``) and fit on it directly.
+(``add`` ... ``merge``) and fit on it directly, and :func:`rfm` to get the summary straight
+from a :class:`cxlens.EventLog`.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "MbgNbd",
     "ParetoNbd",
     "RfmHistogram",
+    "rfm",
 ]
 
 
@@ -353,3 +355,64 @@ class GammaGamma:
             _column(frequency, "frequency"), _column(recency, "recency"), _column(T, "T"),
             _column(monetary_value, "monetary_value"), int(months), float(discount_rate),
             str(freq), int(threads))
+
+
+_PERIODS = {"D": "1D", "W": "7D", "h": "1h", "H": "1h", "min": "1min", "s": "1s"}
+
+
+def rfm(log: Any, period: str | pd.Timedelta = "D", *, observation_end: Any = None,
+        calibration_end: Any = None, origin: Any = None,
+        purchase_events: Sequence[str] | None = None) -> pd.DataFrame:
+    """Per-customer RFM summary straight from a :class:`cxlens.EventLog`.
+
+    Follows lifetimes' ``summary_data_from_transaction_data`` (and, with ``calibration_end``,
+    ``calibration_and_holdout_data``): purchases in the same ``period`` count once with their
+    values summed; ``frequency`` is the number of repeat purchase periods, ``recency`` and ``T``
+    are measured in periods from the first purchase, ``monetary_value`` is the mean value of the
+    repeat periods (0 without repeats).
+
+    Parameters
+    ----------
+    log : the event log; purchases are events whose kind is ``purchase`` unless
+        ``purchase_events`` names the event types to use.
+    period : ``"D"``, ``"W"``, ``"h"``, ``"min"``, ``"s"`` or a ``pd.Timedelta``: granularity and
+        unit of recency and T.
+    observation_end : last time considered (default: the log's last event).
+    calibration_end : when given, the summary describes the calibration window and the columns
+        ``frequency_holdout``, ``monetary_value_holdout`` and ``duration_holdout`` the rest.
+    origin : where periods start (default: the Unix epoch, midnight UTC).
+
+    Returns a DataFrame indexed by customer key; customers without a purchase by the end of
+    calibration are left out (their number is in ``df.attrs["customers_without_purchases"]``).
+    """
+    from .store import EventLog
+
+    if not isinstance(log, EventLog):
+        raise TypeError("rfm() needs a cxlens.EventLog")
+    step = pd.Timedelta(_PERIODS.get(period, period)) if isinstance(period, str) else pd.Timedelta(period)
+    types = []
+    if purchase_events is not None:
+        names = list(log.event_types["event"])
+        for name in purchase_events:
+            if name not in names:
+                raise _core.NotFound(f"event type {name!r} is not in the event log")
+            types.append(names.index(name))
+
+    def ns(value: Any) -> int | None:
+        if value is None:
+            return None
+        stamp = pd.Timestamp(value)
+        return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).value
+
+    out = _native.rfm_from_event_log(log._native, step.value, ns(origin) or 0,
+                                     ns(observation_end), ns(calibration_end), types)
+    index = log.customers.take(out["customer"].astype(np.int64))
+    columns = {"frequency": out["frequency"], "recency": out["recency"], "T": out["T"],
+               "monetary_value": out["monetary_value"]}
+    if calibration_end is not None:
+        columns["frequency_holdout"] = out["frequency_holdout"]
+        columns["monetary_value_holdout"] = out["monetary_value_holdout"]
+        columns["duration_holdout"] = np.full(len(index), out["duration_holdout"])
+    frame = pd.DataFrame(columns, index=index)
+    frame.attrs["customers_without_purchases"] = int(out["customers_without_purchases"])
+    return frame

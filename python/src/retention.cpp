@@ -15,6 +15,9 @@
 namespace py = pybind11;
 
 namespace cxlens::python {
+using cxlens::CustomerId;
+using cxlens::EventLog;
+using cxlens::EventTypeId;
 namespace {
 
 namespace rt = cxlens::retention;
@@ -440,6 +443,40 @@ void bind_retention(py::module_& parent) {
       py::arg("recency"), py::arg("T"), py::arg("monetary_value"), py::arg("months") = 12,
       py::arg("discount_rate") = 0.01, py::arg("freq") = "D", py::arg("threads") = 0,
       "Customer lifetime value, lifetimes' discounted-cash-flow convention.");
+
+  m.def(
+      "rfm_from_event_log",
+      [](const EventLog& log, std::int64_t period, std::int64_t origin,
+         std::optional<std::int64_t> observation_end, std::optional<std::int64_t> calibration_end,
+         std::vector<EventTypeId> purchase_types) {
+        rt::RfmOptions options;
+        options.period = period;
+        options.origin = origin;
+        options.observation_end = observation_end;
+        options.calibration_end = calibration_end;
+        options.purchase_types = std::move(purchase_types);
+        rt::CustomerRfm rfm;
+        {
+          py::gil_scoped_release release;
+          rfm = rt::rfm_from_event_log(log, options);
+        }
+        py::dict out;
+        out["customer"] = py::array_t<CustomerId>(static_cast<py::ssize_t>(rfm.customer.size()),
+                                                  rfm.customer.data());
+        out["frequency"] = to_numpy(std::move(rfm.summary.frequency));
+        out["recency"] = to_numpy(std::move(rfm.summary.recency));
+        out["T"] = to_numpy(std::move(rfm.summary.T));
+        out["monetary_value"] = to_numpy(std::move(*rfm.summary.monetary_value));
+        out["frequency_holdout"] = to_numpy(std::move(rfm.frequency_holdout));
+        out["monetary_value_holdout"] = to_numpy(std::move(rfm.monetary_value_holdout));
+        out["duration_holdout"] = rfm.duration_holdout;
+        out["customers_without_purchases"] = rfm.customers_without_purchases;
+        return out;
+      },
+      py::arg("log"), py::arg("period"), py::arg("origin") = 0,
+      py::arg("observation_end") = py::none(), py::arg("calibration_end") = py::none(),
+      py::arg("purchase_types") = std::vector<EventTypeId>{},
+      "Per-customer RFM (and holdout) from a finalized native event log.");
 }
 
 }  // namespace cxlens::python
