@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cxlens/error.hpp"
+#include "cxlens/identity/identity.hpp"
 #include "cxlens/journey/journey.hpp"
 #include "cxlens/model/channel.hpp"
 #include "cxlens/model/contact_point.hpp"
