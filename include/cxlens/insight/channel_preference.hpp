@@ -43,31 +43,31 @@ constexpr std::string_view to_string(Reachability reach) noexcept {
 
 /// Everything `summarise_channel_preference` needs, resolved once.
 struct ChannelPreferenceQuery {
-  const EventLog* log = nullptr;           ///< The events.
-  const ConsentIndex* consent = nullptr;   ///< Contact points.
-  Window window;                           ///< The counting window.
-  Timestamp as_of = 0;                     ///< When reachability is judged.
-  Timestamp response_ns = 0;               ///< The response window.
+  const EventLog* log = nullptr;              ///< The events.
+  const ConsentIndex* consent = nullptr;      ///< Contact points.
+  Window window;                              ///< The counting window.
+  Timestamp as_of = 0;                        ///< When reachability is judged.
+  Timestamp response_ns = 0;                  ///< The response window.
   std::vector<std::uint8_t> preference_type;  ///< Whether each event type reveals preference.
   std::vector<std::uint8_t> outreach_type;    ///< Whether each event type is outreach.
 };
 
 /// Per-customer columns and per-channel counts for a range of customers.
 struct ChannelPreferenceSummary {
-  std::vector<ChannelId> preferred;       ///< Most used channel for self-initiated contacts.
-  std::vector<float> preferred_share;     ///< Its share of the customer's such contacts.
-  std::vector<std::uint32_t> contacts;    ///< Self-initiated contacts in the window.
-  std::vector<ChannelId> responsive;      ///< Outbound channel answered most often.
-  std::vector<float> response_rate;       ///< The customer's answer rate there.
-  std::vector<std::uint8_t> reach;        ///< `Reachability` of the preferred channel.
+  std::vector<ChannelId> preferred;              ///< Most used channel for self-initiated contacts.
+  std::vector<float> preferred_share;            ///< Its share of the customer's such contacts.
+  std::vector<std::uint32_t> contacts;           ///< Self-initiated contacts in the window.
+  std::vector<ChannelId> responsive;             ///< Outbound channel answered most often.
+  std::vector<float> response_rate;              ///< The customer's answer rate there.
+  std::vector<std::uint8_t> reach;               ///< `Reachability` of the preferred channel.
   std::vector<std::uint8_t> reachable_channels;  ///< Channels with consent at `as_of`.
-  std::vector<std::uint8_t> present;      ///< 1 when the customer had events in the window.
+  std::vector<std::uint8_t> present;             ///< 1 when the customer had events in the window.
   // Per channel.
-  std::vector<std::uint64_t> preferring;  ///< Customers preferring each channel.
-  std::vector<std::uint64_t> inbound;     ///< Self-initiated contacts per channel.
-  std::vector<std::uint64_t> sent;        ///< Outbound events per channel.
-  std::vector<std::uint64_t> answered;    ///< Outbound events answered per channel.
-  std::vector<std::uint64_t> reachable;   ///< Present customers reachable per channel.
+  std::vector<std::uint64_t> preferring;            ///< Customers preferring each channel.
+  std::vector<std::uint64_t> inbound;               ///< Self-initiated contacts per channel.
+  std::vector<std::uint64_t> sent;                  ///< Outbound events per channel.
+  std::vector<std::uint64_t> answered;              ///< Outbound events answered per channel.
+  std::vector<std::uint64_t> reachable;             ///< Present customers reachable per channel.
   std::vector<std::uint64_t> preferring_reachable;  ///< Preferring and reachable.
 
   /// Adds the summary of the customers that follow.
@@ -101,8 +101,8 @@ inline ChannelPreferenceQuery prepare_channel_preference(const EventLog& log,
   ChannelPreferenceQuery query;
   query.log = &log;
   query.consent = &consent;
-  query.window = resolve_window(options.window, data_window(log, "channel_preference"),
-                                "channel_preference");
+  query.window =
+      resolve_window(options.window, data_window(log, "channel_preference"), "channel_preference");
   query.as_of = options.as_of == missing_time ? query.window.to - 1 : options.as_of;
   query.response_ns = days_ns(options.response_days);
   query.preference_type = types_in(log, options.preference_kinds);
@@ -125,8 +125,8 @@ inline ChannelPreferenceSummary summarise_channel_preference(const ChannelPrefer
   s.reach.assign(n, static_cast<std::uint8_t>(Reachability::none));
   s.reachable_channels.assign(n, 0);
   s.present.assign(n, 0);
-  for (auto* column : {&s.preferring, &s.inbound, &s.sent, &s.answered, &s.reachable,
-                       &s.preferring_reachable})
+  for (auto* column :
+       {&s.preferring, &s.inbound, &s.sent, &s.answered, &s.reachable, &s.preferring_reachable})
     column->assign(channels, 0);
   std::vector<std::uint32_t> inbound(channels), sent(channels), answered(channels);
   std::vector<Timestamp> open_since(channels);  // time of the latest unanswered outbound event
@@ -205,19 +205,19 @@ inline ChannelPreferenceSummary summarise_channel_preference(const ChannelPrefer
 
 /// One channel's preference and reach.
 struct ChannelPreferenceRow {
-  std::string channel;                 ///< The channel.
+  std::string channel;                      ///< The channel.
   ChannelKind kind = ChannelKind::unknown;  ///< Its kind.
-  std::uint64_t preferring = 0;        ///< Customers whose preferred channel it is.
-  std::uint64_t inbound = 0;           ///< Self-initiated contacts in it.
-  double inbound_share = 0;            ///< Its share of all self-initiated contacts.
-  std::uint64_t sent = 0;              ///< Outbound events in it.
-  std::uint64_t answered = 0;          ///< Of them, answered in the channel in time.
-  double response_rate = 0;            ///< answered / sent (NaN: nothing sent).
-  bool consent_known = false;          ///< Whether any contact point reaches it.
+  std::uint64_t preferring = 0;             ///< Customers whose preferred channel it is.
+  std::uint64_t inbound = 0;                ///< Self-initiated contacts in it.
+  double inbound_share = 0;                 ///< Its share of all self-initiated contacts.
+  std::uint64_t sent = 0;                   ///< Outbound events in it.
+  std::uint64_t answered = 0;               ///< Of them, answered in the channel in time.
+  double response_rate = 0;                 ///< answered / sent (NaN: nothing sent).
+  bool consent_known = false;               ///< Whether any contact point reaches it.
   /// Customers present in the window whom consent allows to reach here (NaN when consent for
   /// the channel is unknown).
   double reachable = std::nan("");
-  double reachable_share = std::nan("");  ///< reachable / present customers.
+  double reachable_share = std::nan("");       ///< reachable / present customers.
   double preferring_reachable = std::nan("");  ///< Preferring and reachable (NaN: unknown).
   /// Preferring but not reachable: the gap between preferred and reachable (NaN: unknown).
   double gap = std::nan("");
@@ -225,24 +225,24 @@ struct ChannelPreferenceRow {
 
 /// The result of `channel_preference`.
 struct ChannelPreferenceResult {
-  Window window;                              ///< The counting window.
-  Timestamp as_of = 0;                        ///< When reachability was judged.
+  Window window;                               ///< The counting window.
+  Timestamp as_of = 0;                         ///< When reachability was judged.
   std::vector<ChannelPreferenceRow> channels;  ///< One row per channel of the log.
-  std::uint64_t customers = 0;                ///< Customers with events in the window.
-  std::uint64_t with_preference = 0;          ///< Of them, with a self-initiated contact.
-  std::uint64_t reachable_anywhere = 0;       ///< Reachable in at least one channel.
-  std::uint64_t preferred_unreachable = 0;    ///< Preferred channel known and not reachable.
-  std::uint64_t preferred_unknown = 0;        ///< Preferred channel without consent data.
+  std::uint64_t customers = 0;                 ///< Customers with events in the window.
+  std::uint64_t with_preference = 0;           ///< Of them, with a self-initiated contact.
+  std::uint64_t reachable_anywhere = 0;        ///< Reachable in at least one channel.
+  std::uint64_t preferred_unreachable = 0;     ///< Preferred channel known and not reachable.
+  std::uint64_t preferred_unknown = 0;         ///< Preferred channel without consent data.
   /// Preferred channel unreachable, but reachable in another channel.
   std::uint64_t preferred_unreachable_reachable_elsewhere = 0;
-  std::vector<ChannelId> preferred;           ///< Per customer (`no_channel`: none).
-  std::vector<float> preferred_share;         ///< Per customer.
-  std::vector<std::uint32_t> contacts;        ///< Per customer: self-initiated contacts.
-  std::vector<ChannelId> responsive;          ///< Per customer: best-answered outbound channel.
-  std::vector<float> response_rate;           ///< Per customer.
-  std::vector<std::uint8_t> reach;            ///< Per customer: `Reachability` of preferred.
+  std::vector<ChannelId> preferred;              ///< Per customer (`no_channel`: none).
+  std::vector<float> preferred_share;            ///< Per customer.
+  std::vector<std::uint32_t> contacts;           ///< Per customer: self-initiated contacts.
+  std::vector<ChannelId> responsive;             ///< Per customer: best-answered outbound channel.
+  std::vector<float> response_rate;              ///< Per customer.
+  std::vector<std::uint8_t> reach;               ///< Per customer: `Reachability` of preferred.
   std::vector<std::uint8_t> reachable_channels;  ///< Per customer: channels reachable.
-  std::vector<std::string> used;              ///< Inputs used and how.
+  std::vector<std::string> used;                 ///< Inputs used and how.
 };
 
 /// Finishes a merged summary.
@@ -293,8 +293,9 @@ inline ChannelPreferenceResult finish_channel_preference(ChannelPreferenceSummar
   result.response_rate = std::move(s.response_rate);
   result.reach = std::move(s.reach);
   result.reachable_channels = std::move(s.reachable_channels);
-  result.used.push_back("events: inbound events of the preference kinds; outbound events of the "
-                        "outreach kinds and inbound answers in the same channel");
+  result.used.push_back(
+      "events: inbound events of the preference kinds; outbound events of the "
+      "outreach kinds and inbound answers in the same channel");
   result.used.push_back(query.consent->known()
                             ? "contact points: consent at as_of (granted only)"
                             : "contact points: none given; reachability unknown everywhere");

@@ -30,30 +30,30 @@ struct ChannelShiftOptions {
 
 /// How a customer enters the difference-in-differences.
 enum class ShiftGroup : std::uint8_t {
-  excluded_no_events = 0,    ///< No events at all.
-  adopter = 1,               ///< Adopted between the windows: the treated group.
-  control = 2,               ///< Had not adopted by the end of the post window.
-  joined_late = 3,           ///< First event after the pre window began: not observed throughout.
-  adopted_early = 4,         ///< Adopted before the pre window ended.
-  adopted_during_post = 5,   ///< Adopted inside the post window.
+  excluded_no_events = 0,   ///< No events at all.
+  adopter = 1,              ///< Adopted between the windows: the treated group.
+  control = 2,              ///< Had not adopted by the end of the post window.
+  joined_late = 3,          ///< First event after the pre window began: not observed throughout.
+  adopted_early = 4,        ///< Adopted before the pre window ended.
+  adopted_during_post = 5,  ///< Adopted inside the post window.
 };
 
 /// The name of a group as used in tables and the Python API.
 constexpr std::string_view to_string(ShiftGroup group) noexcept {
-  constexpr std::array<std::string_view, 6> names{"no_events",   "adopter",       "control",
-                                                  "joined_late", "adopted_early", "adopted_during_post"};
+  constexpr std::array<std::string_view, 6> names{
+      "no_events", "adopter", "control", "joined_late", "adopted_early", "adopted_during_post"};
   return names[static_cast<std::size_t>(group)];
 }
 
 /// Everything `summarise_channel_shift` needs, resolved once.
 struct ChannelShiftQuery {
-  const EventLog* log = nullptr;              ///< The events.
-  std::span<const Timestamp> adoption;        ///< Adoption time per customer (`missing_time`: never).
-  Window pre, post;                           ///< The comparison windows.
-  std::vector<std::uint8_t> contact_type;     ///< Whether each event type is work.
-  std::vector<std::uint8_t> assisted;         ///< Whether each channel is assisted.
-  std::vector<std::uint8_t> self_service;     ///< Whether each channel is self-service.
-  BootstrapOptions bootstrap;                 ///< Bootstrap settings.
+  const EventLog* log = nullptr;           ///< The events.
+  std::span<const Timestamp> adoption;     ///< Adoption time per customer (`missing_time`: never).
+  Window pre, post;                        ///< The comparison windows.
+  std::vector<std::uint8_t> contact_type;  ///< Whether each event type is work.
+  std::vector<std::uint8_t> assisted;      ///< Whether each channel is assisted.
+  std::vector<std::uint8_t> self_service;  ///< Whether each channel is self-service.
+  BootstrapOptions bootstrap;              ///< Bootstrap settings.
 };
 
 /// Replicate sums per bootstrap replicate (see `ChannelShiftSummary::replicates`).
@@ -64,8 +64,10 @@ struct ChannelShiftSummary {
   std::vector<std::uint8_t> group;  ///< `ShiftGroup` of each customer of the range.
   /// [adopter, control] x [customers, pre contacts, post contacts] in assisted channels.
   std::array<double, 6> sums{};
-  std::array<double, 4> volume{};  ///< All customers: assisted pre, assisted post, digital pre, post.
-  double adopted_assisted_post = 0;  ///< Assisted post-window contacts of customers adopted by then.
+  std::array<double, 4>
+      volume{};  ///< All customers: assisted pre, assisted post, digital pre, post.
+  double adopted_assisted_post =
+      0;  ///< Assisted post-window contacts of customers adopted by then.
   std::array<std::uint64_t, 6> group_counts{};  ///< Customers per `ShiftGroup`.
   /// Per replicate b: `[b * 7 + j]`, j = the 6 sums then `adopted_assisted_post`, weighted.
   std::vector<double> replicates;
@@ -92,7 +94,8 @@ struct AdoptionTimes {
 };
 
 /// Each customer's first event in the adoption channels (or of the adoption event type).
-inline std::vector<Timestamp> adoption_times(const EventLog& log, const ChannelShiftOptions& options) {
+inline std::vector<Timestamp> adoption_times(const EventLog& log,
+                                             const ChannelShiftOptions& options) {
   require_finalized(log, "channel_shift");
   std::vector<std::uint8_t> marks_channel(log.channels().size(), 0);
   std::vector<std::uint8_t> marks_type(log.event_types().size(), 0);
@@ -174,8 +177,8 @@ inline ChannelShiftQuery prepare_channel_shift(const EventLog& log,
 }
 
 /// Summarises customers [first, last).
-inline ChannelShiftSummary summarise_channel_shift(const ChannelShiftQuery& query,
-                                                   CustomerId first, CustomerId last) {
+inline ChannelShiftSummary summarise_channel_shift(const ChannelShiftQuery& query, CustomerId first,
+                                                   CustomerId last) {
   const EventLog& log = *query.log;
   const std::uint32_t replicates = query.bootstrap.replicates;
   ChannelShiftSummary summary;
@@ -244,15 +247,15 @@ inline ChannelShiftSummary summarise_channel_shift(const ChannelShiftQuery& quer
 
 /// The result of `channel_shift`. Rates are assisted contacts per customer-week.
 struct ChannelShiftResult {
-  Window pre;                        ///< The pre window.
-  Window post;                       ///< The post window.
-  std::uint64_t adopters = 0;        ///< Treated customers.
-  std::uint64_t controls = 0;        ///< Comparable non-adopters.
+  Window pre;                                   ///< The pre window.
+  Window post;                                  ///< The post window.
+  std::uint64_t adopters = 0;                   ///< Treated customers.
+  std::uint64_t controls = 0;                   ///< Comparable non-adopters.
   std::array<std::uint64_t, 6> group_counts{};  ///< Customers per `ShiftGroup`.
-  double adopter_pre_rate = 0;       ///< Adopters' assisted contacts per customer-week, pre.
-  double adopter_post_rate = 0;      ///< Same, post.
-  double control_pre_rate = 0;       ///< Controls' rate, pre.
-  double control_post_rate = 0;      ///< Controls' rate, post.
+  double adopter_pre_rate = 0;   ///< Adopters' assisted contacts per customer-week, pre.
+  double adopter_post_rate = 0;  ///< Same, post.
+  double control_pre_rate = 0;   ///< Controls' rate, pre.
+  double control_post_rate = 0;  ///< Controls' rate, post.
   /// Share of adopters' assisted contacts that moved out: 1 − (adopters' post/pre ratio) /
   /// (controls' post/pre ratio), a difference-in-differences on the log scale.
   Estimate effect;
@@ -306,8 +309,8 @@ inline ChannelShiftResult finish_channel_shift(ChannelShiftSummary&& summary,
   result.adopter_post_rate = ratio(s[2], s[0] * post_weeks);
   result.control_pre_rate = ratio(s[4], s[3] * pre_weeks);
   result.control_post_rate = ratio(s[5], s[3] * post_weeks);
-  const auto point = detail::shift_estimates(s.data(), summary.adopted_assisted_post, pre_weeks,
-                                             post_weeks);
+  const auto point =
+      detail::shift_estimates(s.data(), summary.adopted_assisted_post, pre_weeks, post_weeks);
   result.assisted_pre_weekly = summary.volume[0] / pre_weeks;
   result.assisted_post_weekly = summary.volume[1] / post_weeks;
   result.digital_pre_weekly = summary.volume[2] / pre_weeks;
@@ -326,11 +329,13 @@ inline ChannelShiftResult finish_channel_shift(ChannelShiftSummary&& summary,
   result.effect = estimate_from(point[0], std::move(effects), confidence);
   result.rate_difference = estimate_from(point[1], std::move(differences), confidence);
   result.substitution_weekly = estimate_from(point[2], std::move(substitutions), confidence);
-  result.new_demand_weekly = estimate_from(digital_growth - point[2], std::move(new_demand), confidence);
+  result.new_demand_weekly =
+      estimate_from(digital_growth - point[2], std::move(new_demand), confidence);
   result.substitution_share = ratio(point[2], digital_growth);
   result.group = std::move(summary.group);
   result.adoption_time.assign(query.adoption.begin(), query.adoption.end());
-  result.used.push_back("events: contacts of the contact kinds in assisted vs self-service channels");
+  result.used.push_back(
+      "events: contacts of the contact kinds in assisted vs self-service channels");
   result.used.push_back("bootstrap: " + std::to_string(query.bootstrap.replicates) +
                         " Poisson customer-level replicates, seed " +
                         std::to_string(query.bootstrap.seed));
@@ -342,7 +347,8 @@ inline ChannelShiftResult finish_channel_shift(ChannelShiftSummary&& summary,
 /// end), with seeded bootstrap intervals; and the aggregate decomposition of digital growth
 /// into substitution (assisted work moved) and new demand. `adoption` (optional, one time per
 /// customer, `missing_time` = never) replaces the adoption rule of `options`.
-inline ChannelShiftResult channel_shift(const EventLog& log, const ChannelShiftOptions& options = {},
+inline ChannelShiftResult channel_shift(const EventLog& log,
+                                        const ChannelShiftOptions& options = {},
                                         std::span<const Timestamp> adoption = {}) {
   require_finalized(log, "channel_shift");
   check_per_customer(adoption, log, "adoption_time");

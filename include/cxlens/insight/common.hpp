@@ -76,7 +76,8 @@ inline Window resolve_window(Window requested, const Window& data, std::string_v
   if (requested.from == missing_time) requested.from = data.from;
   if (requested.to == missing_time) requested.to = data.to;
   if (requested.from >= requested.to)
-    throw InvalidArgument(std::string(what) + ": the window is empty (its start must precede its end)");
+    throw InvalidArgument(std::string(what) +
+                          ": the window is empty (its start must precede its end)");
   if (requested.to <= data.from || requested.from >= data.to)
     throw InvalidArgument(std::string(what) + ": the window " + format_iso8601(requested.from) +
                           " to " + format_iso8601(requested.to) + " lies outside the data (" +
@@ -359,8 +360,8 @@ inline Estimate estimate_from(double value, std::vector<double> replicates, doub
     const double at = q * static_cast<double>(replicates.size() - 1);
     const auto below = static_cast<std::size_t>(std::floor(at));
     const std::size_t above = std::min(below + 1, replicates.size() - 1);
-    return replicates[below] + (at - static_cast<double>(below)) *
-                                   (replicates[above] - replicates[below]);
+    return replicates[below] +
+           (at - static_cast<double>(below)) * (replicates[above] - replicates[below]);
   };
   estimate.lower = quantile((1 - confidence) / 2);
   estimate.upper = quantile(1 - (1 - confidence) / 2);

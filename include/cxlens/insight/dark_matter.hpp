@@ -63,14 +63,14 @@ struct DarkMatterQuery {
 /// Per-customer flags and period counts for a range of consecutive customers; merges by
 /// concatenating ranges in customer order and adding counts.
 struct DarkMatterSummary {
-  CustomerId first = 0;               ///< First customer of the range.
-  std::vector<std::uint8_t> active;   ///< 1 when the customer was active in the window.
+  CustomerId first = 0;              ///< First customer of the range.
+  std::vector<std::uint8_t> active;  ///< 1 when the customer was active in the window.
   /// `invisible[k][i]`: 1 when customer `first + i` is active and invisible to channel k.
   std::vector<std::vector<std::uint8_t>> invisible;
   /// `unseen[k][i]`: 1 when active with no interaction in channel k (consent not considered).
   std::vector<std::vector<std::uint8_t>> unseen;
-  std::vector<std::uint8_t> segments;  ///< `DarkMatterSegment` bits of each customer.
-  std::vector<double> revenue;         ///< Revenue (event values) in the window.
+  std::vector<std::uint8_t> segments;        ///< `DarkMatterSegment` bits of each customer.
+  std::vector<double> revenue;               ///< Revenue (event values) in the window.
   std::vector<std::uint64_t> period_active;  ///< Active customers per period.
   /// Invisible customers per period and channel: `[period * channels + k]`.
   std::vector<std::uint64_t> period_invisible;
@@ -156,8 +156,8 @@ inline DarkMatterSummary summarise_dark_matter(const DarkMatterQuery& query, Cus
       if (period_active) {
         ++summary.period_active[period];
         const Timestamp end = query.periods[period].to;
-        const Timestamp from = query.lookback_ns > 0 ? end - query.lookback_ns
-                                                     : std::numeric_limits<Timestamp>::min();
+        const Timestamp from =
+            query.lookback_ns > 0 ? end - query.lookback_ns : std::numeric_limits<Timestamp>::min();
         for (std::size_t k = 0; k < channels; ++k)
           if (!(last_seen[k] != missing_time && last_seen[k] >= from) &&
               !query.consent->may_contact(c, query.channels[k], end - 1))
@@ -188,9 +188,8 @@ inline DarkMatterSummary summarise_dark_matter(const DarkMatterQuery& query, Cus
     while (period < periods)
       close_period();
     summary.revenue[i] = revenue;
-    summary.segments[i] =
-        static_cast<std::uint8_t>((purchases == 1 ? 1 : 0) | (digital && !serviced ? 2 : 0) |
-                                  (!assisted ? 4 : 0));
+    summary.segments[i] = static_cast<std::uint8_t>(
+        (purchases == 1 ? 1 : 0) | (digital && !serviced ? 2 : 0) | (!assisted ? 4 : 0));
     if (!active) continue;
     summary.active[i] = 1;
     for (std::size_t k = 0; k < channels; ++k) {
@@ -206,14 +205,14 @@ inline DarkMatterSummary summarise_dark_matter(const DarkMatterQuery& query, Cus
 
 /// One channel's dark matter.
 struct DarkMatterChannel {
-  std::string channel;           ///< The channel looked from.
-  std::uint64_t active = 0;      ///< Customers active in the window.
-  std::uint64_t unseen = 0;      ///< Active without an interaction in the channel.
-  std::uint64_t invisible = 0;   ///< Active, no interaction and no consented contact point.
-  double share = 0;              ///< invisible / active.
-  double revenue = 0;            ///< Window revenue of the invisible.
-  double revenue_share = 0;      ///< Their share of the active customers' revenue.
-  double mean_revenue = 0;       ///< Mean window revenue of an invisible customer.
+  std::string channel;              ///< The channel looked from.
+  std::uint64_t active = 0;         ///< Customers active in the window.
+  std::uint64_t unseen = 0;         ///< Active without an interaction in the channel.
+  std::uint64_t invisible = 0;      ///< Active, no interaction and no consented contact point.
+  double share = 0;                 ///< invisible / active.
+  double revenue = 0;               ///< Window revenue of the invisible.
+  double revenue_share = 0;         ///< Their share of the active customers' revenue.
+  double mean_revenue = 0;          ///< Mean window revenue of an invisible customer.
   double mean_revenue_visible = 0;  ///< Mean window revenue of an active visible customer.
   /// Summed CLV of the invisible (NaN when no CLV was given); customers with unknown CLV are
   /// left out and counted in `clv_unknown`.
@@ -229,8 +228,8 @@ struct DarkMatterChannel {
 
 /// The share of active customers invisible to a channel in one period.
 struct DarkMatterPeriod {
-  std::string channel;      ///< The channel.
-  Window period;            ///< The period.
+  std::string channel;          ///< The channel.
+  Window period;                ///< The period.
   std::uint64_t active = 0;     ///< Customers active in the period.
   std::uint64_t invisible = 0;  ///< Of them, invisible to the channel at the period's end.
   double share = 0;             ///< invisible / active (NaN with no one active).
@@ -238,11 +237,11 @@ struct DarkMatterPeriod {
 
 /// The result of `dark_matter`.
 struct DarkMatterResult {
-  Window window;                             ///< The activity window.
-  std::vector<ChannelId> channel_ids;        ///< The channels looked from.
-  std::vector<DarkMatterChannel> channels;   ///< One row per channel.
-  std::vector<DarkMatterPeriod> over_time;   ///< Share per period and channel.
-  std::vector<std::uint8_t> active;          ///< Per customer: active in the window.
+  Window window;                            ///< The activity window.
+  std::vector<ChannelId> channel_ids;       ///< The channels looked from.
+  std::vector<DarkMatterChannel> channels;  ///< One row per channel.
+  std::vector<DarkMatterPeriod> over_time;  ///< Share per period and channel.
+  std::vector<std::uint8_t> active;         ///< Per customer: active in the window.
   /// Per channel, per customer: 1 when active and invisible to the channel.
   std::vector<std::vector<std::uint8_t>> invisible;
   std::vector<std::uint8_t> segments;  ///< Per customer: `DarkMatterSegment` bits.

@@ -47,16 +47,16 @@ struct EngagementOptions {
 
 /// Everything `summarise_engagement` needs, resolved once.
 struct EngagementQuery {
-  const EventLog* log = nullptr;             ///< The events.
-  Window window;                             ///< The window.
-  Timestamp split = 0;                       ///< Start of the repurchase period.
-  std::vector<std::uint8_t> contribution;    ///< Whether each event type is a contribution.
-  std::vector<EventKind> kinds;              ///< Kind of each event type.
-  std::uint32_t heavy_min_posts = 10;        ///< Heavy threshold.
-  bool members_only = false;                 ///< Population rule.
-  float promoter_min_score = 9;              ///< Promoter threshold.
-  std::span<const std::uint8_t> loyal;       ///< Optional loyalty flags per customer.
-  BootstrapOptions bootstrap;                ///< Bootstrap settings.
+  const EventLog* log = nullptr;           ///< The events.
+  Window window;                           ///< The window.
+  Timestamp split = 0;                     ///< Start of the repurchase period.
+  std::vector<std::uint8_t> contribution;  ///< Whether each event type is a contribution.
+  std::vector<EventKind> kinds;            ///< Kind of each event type.
+  std::uint32_t heavy_min_posts = 10;      ///< Heavy threshold.
+  bool members_only = false;               ///< Population rule.
+  float promoter_min_score = 9;            ///< Promoter threshold.
+  std::span<const std::uint8_t> loyal;     ///< Optional loyalty flags per customer.
+  BootstrapOptions bootstrap;              ///< Bootstrap settings.
 };
 
 /// Sums kept for the ratios: engaged n, revenue; consume-only n, revenue; loyal n,
@@ -65,14 +65,14 @@ inline constexpr std::size_t engagement_replicate_width = 8;
 
 /// Per-customer columns and sums for a range of customers.
 struct EngagementSummary {
-  std::vector<std::uint8_t> tier;        ///< `Tier` (255: not in the population).
-  std::vector<std::uint32_t> posts;      ///< Contributions in the window.
-  std::vector<double> revenue;           ///< Revenue in the window.
-  std::vector<std::uint8_t> loyal;       ///< 1 loyal, 0 other, 255 not in the repurchase study.
+  std::vector<std::uint8_t> tier;         ///< `Tier` (255: not in the population).
+  std::vector<std::uint32_t> posts;       ///< Contributions in the window.
+  std::vector<double> revenue;            ///< Revenue in the window.
+  std::vector<std::uint8_t> loyal;        ///< 1 loyal, 0 other, 255 not in the repurchase study.
   std::vector<std::uint8_t> repurchased;  ///< 1 when they bought in the repurchase period.
-  std::array<std::uint64_t, 3> tier_customers{};  ///< Customers per tier.
-  std::array<std::uint64_t, 3> tier_posts{};      ///< Contributions per tier.
-  std::array<double, 3> tier_revenue{};           ///< Revenue per tier.
+  std::array<std::uint64_t, 3> tier_customers{};          ///< Customers per tier.
+  std::array<std::uint64_t, 3> tier_posts{};              ///< Contributions per tier.
+  std::array<double, 3> tier_revenue{};                   ///< Revenue per tier.
   std::array<double, engagement_replicate_width> sums{};  ///< See the width's comment.
   std::vector<double> replicates;                         ///< `sums` per replicate.
 
@@ -110,7 +110,8 @@ inline EngagementQuery prepare_engagement(const EventLog& log, const EngagementO
       resolve_window(options.window, data_window(log, "engagement_tiers"), "engagement_tiers");
   query.split = query.window.to - weeks_ns(options.repurchase_weeks);
   if (query.split <= query.window.from)
-    throw InvalidArgument("engagement_tiers: repurchase_weeks leaves nothing of the window before it");
+    throw InvalidArgument(
+        "engagement_tiers: repurchase_weeks leaves nothing of the window before it");
   query.contribution = types_in(log, options.contribution_kinds);
   query.kinds = event_kinds_of(log);
   query.heavy_min_posts = options.heavy_min_posts;
@@ -159,7 +160,7 @@ inline EngagementSummary summarise_engagement(const EngagementQuery& query, Cust
                 (inbound && query.contribution[events.event_type[e]]);
     }
     if (!present || (query.members_only && !member)) continue;
-    const Tier tier = posts == 0                         ? Tier::consume_only
+    const Tier tier = posts == 0                       ? Tier::consume_only
                       : posts >= query.heavy_min_posts ? Tier::heavy
                                                        : Tier::occasional;
     const auto t_index = static_cast<std::size_t>(tier);
@@ -229,16 +230,16 @@ struct EngagementResult {
   Estimate engaged_revenue_ratio;
   /// Repurchase rate of loyal customers / of other customers, with a bootstrap interval.
   Estimate loyal_repurchase_ratio;
-  std::uint64_t loyal = 0;              ///< Loyal customers in the repurchase study.
-  std::uint64_t other = 0;              ///< Other customers in it.
-  double loyal_repurchase_rate = 0;     ///< Share of loyal customers who bought again.
-  double other_repurchase_rate = 0;     ///< Share of the others who did.
-  std::vector<std::uint8_t> tier;       ///< Per customer: `Tier` (255: not tiered).
-  std::vector<std::uint32_t> posts;     ///< Per customer: contributions.
-  std::vector<double> revenue;          ///< Per customer: window revenue.
-  std::vector<std::uint8_t> loyal_flag;  ///< Per customer: 1 loyal, 0 other, 255 not studied.
+  std::uint64_t loyal = 0;                ///< Loyal customers in the repurchase study.
+  std::uint64_t other = 0;                ///< Other customers in it.
+  double loyal_repurchase_rate = 0;       ///< Share of loyal customers who bought again.
+  double other_repurchase_rate = 0;       ///< Share of the others who did.
+  std::vector<std::uint8_t> tier;         ///< Per customer: `Tier` (255: not tiered).
+  std::vector<std::uint32_t> posts;       ///< Per customer: contributions.
+  std::vector<double> revenue;            ///< Per customer: window revenue.
+  std::vector<std::uint8_t> loyal_flag;   ///< Per customer: 1 loyal, 0 other, 255 not studied.
   std::vector<std::uint8_t> repurchased;  ///< Per customer: bought in the repurchase period.
-  std::vector<std::string> used;        ///< Inputs used and how.
+  std::vector<std::string> used;          ///< Inputs used and how.
 };
 
 /// Finishes a merged summary.
@@ -259,9 +260,8 @@ inline EngagementResult finish_engagement(EngagementSummary&& s, const Engagemen
     row.mean_revenue = ratio(s.tier_revenue[t], static_cast<double>(row.customers));
   }
   const auto ratios = [](const double* sums) {
-    return std::array<double, 2>{
-        ratio(ratio(sums[1], sums[0]), ratio(sums[3], sums[2])),
-        ratio(ratio(sums[5], sums[4]), ratio(sums[7], sums[6]))};
+    return std::array<double, 2>{ratio(ratio(sums[1], sums[0]), ratio(sums[3], sums[2])),
+                                 ratio(ratio(sums[5], sums[4]), ratio(sums[7], sums[6]))};
   };
   const auto point = ratios(s.sums.data());
   std::vector<double> revenue_ratios, repurchase_ratios;

@@ -17,10 +17,10 @@ namespace cxlens::insight {
 /// The standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9).
 inline double normal_quantile(double p) {
   if (!(p > 0 && p < 1)) throw InvalidArgument("normal_quantile: p must lie in (0, 1)");
-  constexpr double a[] = {-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
+  constexpr double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,  -2.759285104469687e+02,
                           1.383577518672690e+02,  -3.066479806614716e+01, 2.506628277459239e+00};
   constexpr double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
-                          6.680131188771972e+01,  -1.328068155288572e+01};
+                          6.680131188771972e+01, -1.328068155288572e+01};
   constexpr double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
                           -2.549732539343734e+00, 4.374664141464968e+00,  2.938163982698783e+00};
   constexpr double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
@@ -45,7 +45,7 @@ struct FeedbackOptions {
   /// A response answers the latest invitation before it if it comes within this many days;
   /// invitations closer than this to the window's end are left out of response rates.
   double response_days = 14;
-  double follow_up_weeks = 26;  ///< Behaviour after a scored response is watched this long.
+  double follow_up_weeks = 26;    ///< Behaviour after a scored response is watched this long.
   float detractor_max_score = 6;  ///< Scores at most this are detractors (NPS 0-10 scale).
   float promoter_min_score = 9;   ///< Scores at least this are promoters.
   double confidence = 0.95;       ///< Coverage of the fatigue fit's Wald intervals.
@@ -69,16 +69,16 @@ struct FeedbackQuery {
 
 /// Counts for a range of customers.
 struct FeedbackSummary {
-  std::uint64_t present = 0;                  ///< Customers with events in the window.
-  std::vector<std::uint64_t> invitations;     ///< Per channel: invitations (rate-eligible).
-  std::vector<std::uint64_t> responses;       ///< Per channel: of them, answered.
-  std::vector<std::uint64_t> invited;         ///< Per channel: customers invited in the window.
+  std::uint64_t present = 0;               ///< Customers with events in the window.
+  std::vector<std::uint64_t> invitations;  ///< Per channel: invitations (rate-eligible).
+  std::vector<std::uint64_t> responses;    ///< Per channel: of them, answered.
+  std::vector<std::uint64_t> invited;      ///< Per channel: customers invited in the window.
   std::array<std::uint64_t, fatigue_max_recent + 1> by_recent_invited{};    ///< By recent count.
   std::array<std::uint64_t, fatigue_max_recent + 1> by_recent_responded{};  ///< By recent count.
   /// Per sentiment group (detractor, passive, promoter): responses, repurchases, revenue,
   /// complaints and service contacts in the follow-up.
   std::array<std::array<double, 5>, 3> sentiment{};
-  std::vector<float> last_score;              ///< Per customer: latest score (NaN: none).
+  std::vector<float> last_score;                    ///< Per customer: latest score (NaN: none).
   std::vector<std::uint32_t> customer_invitations;  ///< Per customer: invitations in window.
   std::vector<std::uint32_t> customer_responses;    ///< Per customer: responses in window.
 
@@ -108,8 +108,9 @@ inline FeedbackQuery prepare_feedback(const EventLog& log, const FeedbackOptions
   require_finalized(log, "feedback");
   if (!(options.fatigue_window_weeks > 0) || !(options.response_days > 0) ||
       !(options.follow_up_weeks > 0))
-    throw InvalidArgument("feedback: fatigue_window_weeks, response_days and follow_up_weeks "
-                          "must be positive");
+    throw InvalidArgument(
+        "feedback: fatigue_window_weeks, response_days and follow_up_weeks "
+        "must be positive");
   if (!(options.confidence > 0 && options.confidence < 1))
     throw InvalidArgument("feedback: confidence must lie in (0, 1)");
   if (!(options.detractor_max_score < options.promoter_min_score))
@@ -183,7 +184,7 @@ inline FeedbackSummary summarise_feedback(const FeedbackQuery& query, CustomerId
         }
         pending = missing_time;
         if (std::isnan(score) || t < window.from || t + query.follow_up_ns > window.to) continue;
-        const std::size_t group = score <= query.detractor_max ? 0
+        const std::size_t group = score <= query.detractor_max  ? 0
                                   : score >= query.promoter_min ? 2
                                                                 : 1;
         auto& row = s.sentiment[group];
@@ -207,12 +208,12 @@ inline FeedbackSummary summarise_feedback(const FeedbackQuery& query, CustomerId
 
 /// Survey coverage and response in one invitation channel.
 struct SurveyChannelRow {
-  std::string channel;             ///< The channel invitations went through.
+  std::string channel;                  ///< The channel invitations went through.
   std::uint64_t invited_customers = 0;  ///< Customers invited in the window.
-  double coverage = 0;             ///< invited / customers with events in the window.
-  std::uint64_t invitations = 0;   ///< Invitations early enough to see their answer.
-  std::uint64_t responses = 0;     ///< Of them, answered.
-  double response_rate = 0;        ///< responses / invitations.
+  double coverage = 0;                  ///< invited / customers with events in the window.
+  std::uint64_t invitations = 0;        ///< Invitations early enough to see their answer.
+  std::uint64_t responses = 0;          ///< Of them, answered.
+  double response_rate = 0;             ///< responses / invitations.
 };
 
 /// Response by number of recent invitations.
@@ -225,31 +226,31 @@ struct FatigueRow {
 
 /// Later behaviour of one sentiment group.
 struct SentimentRow {
-  std::string group;             ///< "detractor", "passive" or "promoter".
-  std::uint64_t responses = 0;   ///< Scored responses followed for the whole follow-up.
-  double repurchase_rate = 0;    ///< Share followed by a purchase.
-  double revenue = 0;            ///< Mean revenue in the follow-up.
-  double complaints = 0;         ///< Mean complaints in the follow-up.
-  double service_contacts = 0;   ///< Mean service contacts in the follow-up.
+  std::string group;            ///< "detractor", "passive" or "promoter".
+  std::uint64_t responses = 0;  ///< Scored responses followed for the whole follow-up.
+  double repurchase_rate = 0;   ///< Share followed by a purchase.
+  double revenue = 0;           ///< Mean revenue in the follow-up.
+  double complaints = 0;        ///< Mean complaints in the follow-up.
+  double service_contacts = 0;  ///< Mean service contacts in the follow-up.
 };
 
 /// The result of `feedback`.
 struct FeedbackResult {
-  Window window;                         ///< The window.
-  std::uint64_t customers = 0;           ///< Customers with events in the window.
+  Window window;                           ///< The window.
+  std::uint64_t customers = 0;             ///< Customers with events in the window.
   std::vector<SurveyChannelRow> channels;  ///< Channels with invitations.
-  std::vector<FatigueRow> fatigue;       ///< Response by recent invitations.
+  std::vector<FatigueRow> fatigue;         ///< Response by recent invitations.
   /// Logistic regression of response on recent invitations: log-odds at none, with a Wald
   /// interval.
   Estimate fatigue_intercept;
-  Estimate fatigue_slope;  ///< Log-odds change per recent invitation, with a Wald interval.
-  bool fatigue_converged = false;       ///< Whether the fit converged.
-  std::array<SentimentRow, 3> sentiment;  ///< Detractors, passives, promoters.
-  bool scores_known = false;            ///< Whether the log has scores at all.
-  std::vector<float> last_score;        ///< Per customer: latest survey score (NaN: none).
+  Estimate fatigue_slope;          ///< Log-odds change per recent invitation, with a Wald interval.
+  bool fatigue_converged = false;  ///< Whether the fit converged.
+  std::array<SentimentRow, 3> sentiment;   ///< Detractors, passives, promoters.
+  bool scores_known = false;               ///< Whether the log has scores at all.
+  std::vector<float> last_score;           ///< Per customer: latest survey score (NaN: none).
   std::vector<std::uint32_t> invitations;  ///< Per customer: invitations in the window.
   std::vector<std::uint32_t> responses;    ///< Per customer: responses in the window.
-  std::vector<std::string> used;        ///< Inputs used and how.
+  std::vector<std::string> used;           ///< Inputs used and how.
 };
 
 /// Fits logit P(respond) = a + b k to counts by recent invitations k (Newton's method).
@@ -302,7 +303,8 @@ inline FeedbackResult finish_feedback(FeedbackSummary&& s, const FeedbackQuery& 
     row.coverage = ratio(static_cast<double>(s.invited[ch]), static_cast<double>(s.present));
     row.invitations = s.invitations[ch];
     row.responses = s.responses[ch];
-    row.response_rate = ratio(static_cast<double>(row.responses), static_cast<double>(row.invitations));
+    row.response_rate =
+        ratio(static_cast<double>(row.responses), static_cast<double>(row.invitations));
     result.channels.push_back(std::move(row));
   }
   for (std::size_t k = 0; k <= fatigue_max_recent; ++k) {
@@ -320,15 +322,20 @@ inline FeedbackResult finish_feedback(FeedbackSummary&& s, const FeedbackQuery& 
   constexpr std::array<const char*, 3> groups{"detractor", "passive", "promoter"};
   for (std::size_t g = 0; g < 3; ++g) {
     const auto& row = s.sentiment[g];
-    result.sentiment[g] = {groups[g], static_cast<std::uint64_t>(row[0]), ratio(row[1], row[0]),
-                           ratio(row[2], row[0]), ratio(row[3], row[0]), ratio(row[4], row[0])};
+    result.sentiment[g] = {groups[g],
+                           static_cast<std::uint64_t>(row[0]),
+                           ratio(row[1], row[0]),
+                           ratio(row[2], row[0]),
+                           ratio(row[3], row[0]),
+                           ratio(row[4], row[0])};
   }
   result.scores_known = !log.score_column().empty();
   result.last_score = std::move(s.last_score);
   result.invitations = std::move(s.customer_invitations);
   result.responses = std::move(s.customer_responses);
-  result.used.push_back("events: survey_invitation and survey_response kinds; a response answers "
-                        "the latest invitation within response_days");
+  result.used.push_back(
+      "events: survey_invitation and survey_response kinds; a response answers "
+      "the latest invitation within response_days");
   result.used.push_back(result.scores_known ? "scores: survey response scores"
                                             : "scores: none in the log; sentiment unknown");
   return result;
@@ -365,28 +372,28 @@ struct ServiceMetricsOptions {
 
 /// Everything `summarise_service_metrics` needs, resolved once.
 struct ServiceMetricsQuery {
-  const EventLog* log = nullptr;         ///< The events.
-  Window window;                         ///< The window.
-  std::vector<EventKind> kinds;          ///< Kind of each event type.
-  std::vector<std::uint8_t> csat_type;   ///< Whether each type counts for CSAT.
+  const EventLog* log = nullptr;           ///< The events.
+  Window window;                           ///< The window.
+  std::vector<EventKind> kinds;            ///< Kind of each event type.
+  std::vector<std::uint8_t> csat_type;     ///< Whether each type counts for CSAT.
   std::vector<std::uint8_t> contact_type;  ///< Whether each type is a contact.
-  float satisfied_min = 0.5f;            ///< Satisfied threshold.
-  Timestamp goal_ns = 0;                 ///< The resolve goal.
-  Timestamp repeat_ns = 0;               ///< The repeat window.
+  float satisfied_min = 0.5f;              ///< Satisfied threshold.
+  Timestamp goal_ns = 0;                   ///< The resolve goal.
+  Timestamp repeat_ns = 0;                 ///< The repeat window.
 };
 
 /// Per-channel counts and resolve times for a range of customers.
 struct ServiceMetricsSummary {
-  std::vector<std::uint64_t> scored;      ///< Scored CSAT interactions.
-  std::vector<double> score_sum;          ///< Their scores, summed.
-  std::vector<std::uint64_t> satisfied;   ///< Of them, satisfied.
-  std::vector<std::uint64_t> opened;      ///< Cases opened.
-  std::vector<std::uint64_t> resolved;    ///< Of them, resolved (in the data).
-  std::vector<std::uint64_t> goal_eligible;  ///< Opened at least the goal before the end.
-  std::vector<std::uint64_t> within_goal;    ///< Of them, resolved within the goal.
+  std::vector<std::uint64_t> scored;              ///< Scored CSAT interactions.
+  std::vector<double> score_sum;                  ///< Their scores, summed.
+  std::vector<std::uint64_t> satisfied;           ///< Of them, satisfied.
+  std::vector<std::uint64_t> opened;              ///< Cases opened.
+  std::vector<std::uint64_t> resolved;            ///< Of them, resolved (in the data).
+  std::vector<std::uint64_t> goal_eligible;       ///< Opened at least the goal before the end.
+  std::vector<std::uint64_t> within_goal;         ///< Of them, resolved within the goal.
   std::vector<std::vector<float>> resolve_hours;  ///< Resolve times per channel.
-  std::vector<std::uint64_t> fcr_contacts;  ///< Contacts early enough to judge.
-  std::vector<std::uint64_t> fcr_resolved;  ///< Of them, not repeated in time.
+  std::vector<std::uint64_t> fcr_contacts;        ///< Contacts early enough to judge.
+  std::vector<std::uint64_t> fcr_resolved;        ///< Of them, not repeated in time.
 
   /// Adds the summary of the customers that follow.
   void merge(const ServiceMetricsSummary& other) {
@@ -419,7 +426,8 @@ inline ServiceMetricsQuery prepare_service_metrics(const EventLog& log,
   query.csat_type = types_in(log, options.csat_kinds);
   query.contact_type = types_in(log, options.contact_kinds);
   query.satisfied_min = options.satisfied_min_score;
-  query.goal_ns = static_cast<Timestamp>(options.resolve_goal_hours * 3600.0 * nanoseconds_per_second);
+  query.goal_ns =
+      static_cast<Timestamp>(options.resolve_goal_hours * 3600.0 * nanoseconds_per_second);
   query.repeat_ns = days_ns(options.repeat_days);
   return query;
 }
@@ -501,29 +509,29 @@ inline ServiceMetricsSummary summarise_service_metrics(const ServiceMetricsQuery
 
 /// One channel's service metrics.
 struct ServiceChannelRow {
-  std::string channel;              ///< The channel.
-  std::uint64_t scored = 0;         ///< Scored interactions.
-  double mean_score = 0;            ///< Their mean score (NaN: none).
-  double csat = 0;                  ///< Share satisfied (NaN: none scored).
-  std::uint64_t cases_opened = 0;   ///< Cases opened through it in the window.
+  std::string channel;               ///< The channel.
+  std::uint64_t scored = 0;          ///< Scored interactions.
+  double mean_score = 0;             ///< Their mean score (NaN: none).
+  double csat = 0;                   ///< Share satisfied (NaN: none scored).
+  std::uint64_t cases_opened = 0;    ///< Cases opened through it in the window.
   std::uint64_t cases_resolved = 0;  ///< Of them, resolved.
-  double resolved_share = 0;        ///< resolved / opened.
-  double median_resolve_hours = 0;  ///< Median resolve time (NaN: none resolved).
-  double mean_resolve_hours = 0;    ///< Mean resolve time.
+  double resolved_share = 0;         ///< resolved / opened.
+  double median_resolve_hours = 0;   ///< Median resolve time (NaN: none resolved).
+  double mean_resolve_hours = 0;     ///< Mean resolve time.
   /// Cases resolved within the goal, of those opened at least the goal before the end.
   double within_goal_share = 0;
-  std::uint64_t contacts = 0;        ///< Contacts judged for first-contact resolution.
+  std::uint64_t contacts = 0;           ///< Contacts judged for first-contact resolution.
   double first_contact_resolution = 0;  ///< Share not repeated within repeat_days.
 };
 
 /// The result of `service_metrics`.
 struct ServiceMetricsResult {
-  Window window;                          ///< The window.
-  double resolve_goal_hours = 0;          ///< The goal used.
+  Window window;                            ///< The window.
+  double resolve_goal_hours = 0;            ///< The goal used.
   std::vector<ServiceChannelRow> channels;  ///< Channels with any service activity.
-  bool scores_known = false;              ///< Whether the log has scores at all.
-  bool cases_known = false;               ///< Whether the log has cases at all.
-  std::vector<std::string> used;          ///< Inputs used and how.
+  bool scores_known = false;                ///< Whether the log has scores at all.
+  bool cases_known = false;                 ///< Whether the log has cases at all.
+  std::vector<std::string> used;            ///< Inputs used and how.
 };
 
 /// Finishes a merged summary.
@@ -545,7 +553,8 @@ inline ServiceMetricsResult finish_service_metrics(ServiceMetricsSummary&& s,
     row.csat = ratio(static_cast<double>(s.satisfied[ch]), static_cast<double>(s.scored[ch]));
     row.cases_opened = s.opened[ch];
     row.cases_resolved = s.resolved[ch];
-    row.resolved_share = ratio(static_cast<double>(s.resolved[ch]), static_cast<double>(s.opened[ch]));
+    row.resolved_share =
+        ratio(static_cast<double>(s.resolved[ch]), static_cast<double>(s.opened[ch]));
     auto& hours = s.resolve_hours[ch];
     row.median_resolve_hours = std::nan("");
     row.mean_resolve_hours = std::nan("");

@@ -45,13 +45,13 @@ struct OfferingDimensionsOptions {
 
 /// Everything `summarise_offering_dimensions` needs, resolved once.
 struct OfferingDimensionsQuery {
-  const EventLog* log = nullptr;          ///< The events.
-  Window window;                          ///< The window.
-  Timestamp retention_from = 0;           ///< Purchases from here to the end mean retained.
-  std::span<const double> value;          ///< Optional value per customer (NaN unknown).
-  std::span<const double> retention;      ///< Optional retention probability per customer.
-  std::vector<EventKind> kinds;           ///< Kind of each event type.
-  BootstrapOptions bootstrap;             ///< Bootstrap settings.
+  const EventLog* log = nullptr;      ///< The events.
+  Window window;                      ///< The window.
+  Timestamp retention_from = 0;       ///< Purchases from here to the end mean retained.
+  std::span<const double> value;      ///< Optional value per customer (NaN unknown).
+  std::span<const double> retention;  ///< Optional retention probability per customer.
+  std::vector<EventKind> kinds;       ///< Kind of each event type.
+  BootstrapOptions bootstrap;         ///< Bootstrap settings.
 };
 
 /// Per-set sums kept per replicate: customers, value, retained.
@@ -59,15 +59,15 @@ inline constexpr std::size_t dimension_replicate_width = dimension_set_count * 3
 
 /// Per-customer columns and per-set counts for a range of customers.
 struct OfferingDimensionsSummary {
-  std::vector<std::uint8_t> set;         ///< Dimensions engaged up to the window's end.
-  std::vector<double> value;             ///< Value (NaN unknown).
-  std::vector<float> retained;           ///< Retained (0/1, or a probability; NaN unknown).
-  std::vector<std::uint8_t> present;     ///< 1 when the customer had events in the window.
+  std::vector<std::uint8_t> set;      ///< Dimensions engaged up to the window's end.
+  std::vector<double> value;          ///< Value (NaN unknown).
+  std::vector<float> retained;        ///< Retained (0/1, or a probability; NaN unknown).
+  std::vector<std::uint8_t> present;  ///< 1 when the customer had events in the window.
   /// `transitions[s * 4 + d − 1]`: customers who had exactly set s, then engaged d next.
   std::array<std::uint64_t, dimension_set_count * dimension_count> transitions{};
   std::array<std::uint64_t, dimension_set_count> reached{};  ///< Customers who had set s.
-  std::array<double, dimension_replicate_width> sums{};  ///< Final-set sums (see width).
-  std::vector<double> replicates;  ///< `sums` per bootstrap replicate.
+  std::array<double, dimension_replicate_width> sums{};      ///< Final-set sums (see width).
+  std::vector<double> replicates;                            ///< `sums` per bootstrap replicate.
 
   /// Adds the summary of the customers that follow.
   void merge(const OfferingDimensionsSummary& other) {
@@ -139,13 +139,15 @@ inline OfferingDimensionsSummary summarise_offering_dimensions(const OfferingDim
       if (t < query.window.from) continue;
       present = true;
       revenue += events.value[e];
-      bought_late |= t >= query.retention_from && query.kinds[events.event_type[e]] == EventKind::purchase;
+      bought_late |=
+          t >= query.retention_from && query.kinds[events.event_type[e]] == EventKind::purchase;
     }
     if (!present) continue;
     s.present[i] = 1;
     s.set[i] = set;
     const double value = query.value.empty() ? revenue : query.value[c];
-    const double retained = query.retention.empty() ? (bought_late ? 1.0 : 0.0) : query.retention[c];
+    const double retained =
+        query.retention.empty() ? (bought_late ? 1.0 : 0.0) : query.retention[c];
     s.value[i] = value;
     s.retained[i] = static_cast<float>(retained);
     // The order in which the customer engaged the dimensions (ties by dimension number).
@@ -183,19 +185,19 @@ inline OfferingDimensionsSummary summarise_offering_dimensions(const OfferingDim
 
 /// Customers with one set of dimensions (or one number of dimensions).
 struct DimensionCoverageRow {
-  std::string dimensions;     ///< The set ("product+service") or the count ("2").
+  std::string dimensions;       ///< The set ("product+service") or the count ("2").
   std::uint64_t customers = 0;  ///< Customers in it (with known value and retention).
-  double share = 0;           ///< Of present customers.
-  double mean_value = 0;      ///< Mean value.
-  double retention = 0;       ///< Mean retention (share retained).
+  double share = 0;             ///< Of present customers.
+  double mean_value = 0;        ///< Mean value.
+  double retention = 0;         ///< Mean retention (share retained).
 };
 
 /// What customers who had a set adopted next, and what it was worth.
 struct NextDimensionRow {
-  std::uint8_t from_set = 0;          ///< The set before.
+  std::uint8_t from_set = 0;                         ///< The set before.
   OfferingDimension next = OfferingDimension::none;  ///< The dimension engaged next.
-  std::uint64_t transitions = 0;      ///< Customers who went from `from_set` to it next.
-  double adoption_rate = 0;           ///< transitions / customers who had `from_set`.
+  std::uint64_t transitions = 0;  ///< Customers who went from `from_set` to it next.
+  double adoption_rate = 0;       ///< transitions / customers who had `from_set`.
   /// Mean value of customers ending with from_set + next minus those ending with from_set,
   /// with a bootstrap interval.
   Estimate value_lift;
@@ -276,7 +278,8 @@ inline OfferingDimensionsResult finish_offering_dimensions(OfferingDimensionsSum
       row.from_set = static_cast<std::uint8_t>(set);
       row.next = static_cast<OfferingDimension>(d + 1);
       row.transitions = transitions;
-      row.adoption_rate = ratio(static_cast<double>(transitions), static_cast<double>(s.reached[set]));
+      row.adoption_rate =
+          ratio(static_cast<double>(transitions), static_cast<double>(s.reached[set]));
       const double lift = mean_of(s.sums.data(), to, 1) - mean_of(s.sums.data(), set, 1);
       std::vector<double> lifts;
       for (std::uint32_t b = 0; b < query.bootstrap.replicates; ++b) {

@@ -18,20 +18,20 @@ struct ProfitabilityOptions {
   Window window;  ///< Revenue and costs are counted in it; unset ends: the data's.
   /// Events that cost money to serve: every kind but purchases and the customer's own reactions
   /// to messages (opens and clicks).
-  KindSet cost_kinds = ~kind_set({EventKind::purchase, EventKind::message_opened,
-                                  EventKind::message_clicked});
+  KindSet cost_kinds =
+      ~kind_set({EventKind::purchase, EventKind::message_opened, EventKind::message_clicked});
   std::uint32_t curve_points = 101;  ///< Points of the whale curve (at least 2).
-  unsigned threads = 0;  ///< Worker threads (0: all); results do not depend on it.
+  unsigned threads = 0;              ///< Worker threads (0: all); results do not depend on it.
 };
 
 /// One journey's (case's) totals.
 struct JourneyTotals {
-  CaseId case_id = no_case;            ///< The case.
-  CustomerId customer = no_customer;   ///< The customer of its first event.
-  std::uint32_t events = 0;            ///< Events in the window.
-  double revenue = 0;                  ///< Their revenue.
-  double cost = 0;                     ///< Their known cost.
-  std::uint32_t unknown_cost = 0;      ///< Costed events whose cost is unknown.
+  CaseId case_id = no_case;           ///< The case.
+  CustomerId customer = no_customer;  ///< The customer of its first event.
+  std::uint32_t events = 0;           ///< Events in the window.
+  double revenue = 0;                 ///< Their revenue.
+  double cost = 0;                    ///< Their known cost.
+  std::uint32_t unknown_cost = 0;     ///< Costed events whose cost is unknown.
 };
 
 /// Everything `summarise_profitability` needs, resolved once.
@@ -43,16 +43,16 @@ struct ProfitabilityQuery {
 
 /// Per-customer columns, per-channel and per-journey totals for a range of customers.
 struct ProfitabilitySummary {
-  std::vector<double> revenue;             ///< Per customer.
-  std::vector<double> cost;                ///< Per customer: known cost.
-  std::vector<std::uint32_t> contacts;     ///< Per customer: costed events.
-  std::vector<std::uint32_t> unknown_cost;  ///< Per customer: costed events of unknown cost.
-  std::vector<std::uint8_t> present;       ///< Per customer: events in the window.
-  std::vector<double> channel_revenue;     ///< Per channel.
-  std::vector<double> channel_cost;        ///< Per channel: known cost.
+  std::vector<double> revenue;                  ///< Per customer.
+  std::vector<double> cost;                     ///< Per customer: known cost.
+  std::vector<std::uint32_t> contacts;          ///< Per customer: costed events.
+  std::vector<std::uint32_t> unknown_cost;      ///< Per customer: costed events of unknown cost.
+  std::vector<std::uint8_t> present;            ///< Per customer: events in the window.
+  std::vector<double> channel_revenue;          ///< Per channel.
+  std::vector<double> channel_cost;             ///< Per channel: known cost.
   std::vector<std::uint64_t> channel_contacts;  ///< Per channel: costed events.
   std::vector<std::uint64_t> channel_unknown;   ///< Per channel: costed events of unknown cost.
-  std::vector<JourneyTotals> journeys;     ///< Sorted by case.
+  std::vector<JourneyTotals> journeys;          ///< Sorted by case.
 
   /// Adds the summary of the customers that follow (journeys of one case are added up).
   void merge(const ProfitabilitySummary& other) {
@@ -150,13 +150,14 @@ inline ProfitabilitySummary summarise_profitability(const ProfitabilityQuery& qu
         }
       }
       if (!cases.empty() && cases[events.first + e] != no_case)
-        s.journeys.push_back(JourneyTotals{cases[events.first + e], c, 1, value, cost,
-                                           unknown ? 1u : 0u});
+        s.journeys.push_back(
+            JourneyTotals{cases[events.first + e], c, 1, value, cost, unknown ? 1u : 0u});
     }
   }
   // One row per case: sort stably by case (keeping event order) and add up.
-  std::stable_sort(s.journeys.begin(), s.journeys.end(),
-                   [](const JourneyTotals& x, const JourneyTotals& y) { return x.case_id < y.case_id; });
+  std::stable_sort(
+      s.journeys.begin(), s.journeys.end(),
+      [](const JourneyTotals& x, const JourneyTotals& y) { return x.case_id < y.case_id; });
   std::size_t kept = 0;
   for (std::size_t j = 0; j < s.journeys.size(); ++j) {
     if (kept > 0 && s.journeys[kept - 1].case_id == s.journeys[j].case_id) {
@@ -175,8 +176,8 @@ inline ProfitabilitySummary summarise_profitability(const ProfitabilityQuery& qu
 
 /// One channel's revenue and cost to serve.
 struct ChannelCostRow {
-  std::string channel;       ///< The channel.
-  double revenue = 0;        ///< Revenue of events in it.
+  std::string channel;         ///< The channel.
+  double revenue = 0;          ///< Revenue of events in it.
   std::uint64_t contacts = 0;  ///< Costed events in it.
   /// Their known cost; NaN when every contact's cost is unknown.
   double cost = std::nan("");
@@ -194,25 +195,25 @@ struct WhalePoint {
 
 /// The result of `profitability`.
 struct ProfitabilityResult {
-  Window window;                           ///< The window.
-  double revenue = 0;                      ///< Total revenue.
-  double cost = 0;                         ///< Total known cost.
+  Window window;                            ///< The window.
+  double revenue = 0;                       ///< Total revenue.
+  double cost = 0;                          ///< Total known cost.
   std::uint64_t unknown_cost_contacts = 0;  ///< Contacts whose cost is unknown.
   /// Total margin over customers whose costs are all known.
   double margin = 0;
-  std::uint64_t customers = 0;             ///< Customers with events in the window.
-  std::uint64_t customers_unknown = 0;     ///< Of them, with some unknown cost (no margin).
-  std::vector<ChannelCostRow> channels;    ///< One row per channel of the log.
-  std::vector<WhalePoint> whale_curve;     ///< The cumulative-profit curve.
-  double peak_profit_share = 0;   ///< Highest point of the curve (share of total margin).
-  double peak_customer_share = 0;  ///< Share of customers at that point.
-  std::vector<double> customer_revenue;    ///< Per customer.
-  std::vector<double> customer_cost;       ///< Per customer: known cost (NaN if any unknown).
-  std::vector<double> customer_margin;     ///< Per customer (NaN: unknown cost or absent).
+  std::uint64_t customers = 0;           ///< Customers with events in the window.
+  std::uint64_t customers_unknown = 0;   ///< Of them, with some unknown cost (no margin).
+  std::vector<ChannelCostRow> channels;  ///< One row per channel of the log.
+  std::vector<WhalePoint> whale_curve;   ///< The cumulative-profit curve.
+  double peak_profit_share = 0;          ///< Highest point of the curve (share of total margin).
+  double peak_customer_share = 0;        ///< Share of customers at that point.
+  std::vector<double> customer_revenue;  ///< Per customer.
+  std::vector<double> customer_cost;     ///< Per customer: known cost (NaN if any unknown).
+  std::vector<double> customer_margin;   ///< Per customer (NaN: unknown cost or absent).
   std::vector<std::uint32_t> customer_contacts;  ///< Per customer: costed events.
   /// Per journey (case): margin = revenue − cost; NaN cost when any event's cost is unknown.
   std::vector<JourneyTotals> journeys;
-  std::vector<std::string> used;           ///< Inputs used and how.
+  std::vector<std::string> used;  ///< Inputs used and how.
 };
 
 /// Finishes a merged summary.
@@ -251,8 +252,10 @@ inline ProfitabilityResult finish_profitability(ProfitabilitySummary&& s,
     row.revenue = s.channel_revenue[ch];
     row.contacts = s.channel_contacts[ch];
     row.unknown_cost_contacts = s.channel_unknown[ch];
-    if (row.contacts == 0 || row.unknown_cost_contacts < row.contacts) row.cost = s.channel_cost[ch];
-    if (log.channels()[ch].cost_per_contact) row.cost_per_contact = *log.channels()[ch].cost_per_contact;
+    if (row.contacts == 0 || row.unknown_cost_contacts < row.contacts)
+      row.cost = s.channel_cost[ch];
+    if (log.channels()[ch].cost_per_contact)
+      row.cost_per_contact = *log.channels()[ch].cost_per_contact;
     result.channels.push_back(std::move(row));
   }
   // Whale curve: customers by margin, highest first (ties by customer id).
@@ -265,8 +268,10 @@ inline ProfitabilityResult finish_profitability(ProfitabilitySummary&& s,
     cumulative[k + 1] = cumulative[k] + margins[order[k]];
   for (std::uint32_t p = 0; p < curve_points && !order.empty(); ++p) {
     const double share = static_cast<double>(p) / (curve_points - 1);
-    const auto k = static_cast<std::size_t>(std::llround(share * static_cast<double>(order.size())));
-    result.whale_curve.push_back({share, cumulative[k], total > 0 ? cumulative[k] / total : std::nan("")});
+    const auto k =
+        static_cast<std::size_t>(std::llround(share * static_cast<double>(order.size())));
+    result.whale_curve.push_back(
+        {share, cumulative[k], total > 0 ? cumulative[k] / total : std::nan("")});
   }
   const auto peak = std::max_element(cumulative.begin(), cumulative.end());
   if (!order.empty() && total > 0) {
