@@ -1,7 +1,9 @@
 // cxlens: the whole library in one include.
 #pragma once
 
+#include "cxlens/engage/outreach.hpp"
 #include "cxlens/error.hpp"
+#include "cxlens/insight/insight.hpp"
 #include "cxlens/model/channel.hpp"
 #include "cxlens/model/contact_point.hpp"
 #include "cxlens/model/event_type.hpp"
