@@ -602,8 +602,9 @@ class EventLog {
   /// An LSD counting sort would scatter every event to a random place in memory, one cache
   /// miss per event and column. Instead: (1) events move, in input order, into buckets of
   /// consecutive customer ids, a few thousand write streams that stay in cache; (2) each
-  /// bucket, small enough for cache, is counting-sorted straight into the final columns,
-  /// whose range for the bucket is contiguous. Both passes are stable.
+  /// bucket, small enough for cache, is counting-sorted by customer, each customer's events
+  /// out of time order are stable-sorted, and the bucket is written to the final columns,
+  /// whose range for the bucket is contiguous. Every step is stable.
   void sort_by_customer_then_time(std::size_t customer_count) {
     const std::size_t n = size();
     const int id_bits = std::max(1, static_cast<int>(std::bit_width(customer_count - 1)));
@@ -629,14 +630,32 @@ class EventLog {
     const bool optional_columns = !cost_.empty() || !case_id_.empty() || !score_.empty();
     Column<std::uint32_t> order(optional_columns ? n : 0);
     std::vector<std::uint64_t> next;
+    std::vector<MovingEvent> bucket;
+    const auto by_time = [](const MovingEvent& a, const MovingEvent& b) { return a.time < b.time; };
     for (std::size_t b = 0; b < bucket_count; ++b) {
       const std::size_t first_customer = std::min(customer_count, b << shift);
       const std::size_t last_customer = std::min(customer_count, (b + 1) << shift);
+      const std::size_t begin = bucket_start[b], end = bucket_start[b + 1];
+      // Counting sort by customer inside the bucket, in cache; its output range is contiguous.
       next.assign(offsets_.begin() + static_cast<std::ptrdiff_t>(first_customer),
                   offsets_.begin() + static_cast<std::ptrdiff_t>(last_customer));
-      for (std::size_t j = bucket_start[b]; j < bucket_start[b + 1]; ++j) {
+      bucket.resize(end - begin);
+      for (std::size_t j = begin; j < end; ++j) {
         const MovingEvent& event = moving[j];
-        const std::size_t at = next[event.customer - first_customer]++;
+        bucket[next[event.customer - first_customer]++ - begin] = event;
+      }
+      // Customers whose events arrived out of time order: a stable sort of their segment.
+      for (std::size_t c = first_customer; c < last_customer; ++c) {
+        const auto segment_begin =
+            bucket.begin() + static_cast<std::ptrdiff_t>(offsets_[c] - begin);
+        const auto segment_end =
+            bucket.begin() + static_cast<std::ptrdiff_t>(offsets_[c + 1] - begin);
+        if (!std::is_sorted(segment_begin, segment_end, by_time))
+          std::stable_sort(segment_begin, segment_end, by_time);
+      }
+      for (std::size_t k = 0; k < bucket.size(); ++k) {
+        const MovingEvent& event = bucket[k];
+        const std::size_t at = begin + k;
         customer_[at] = event.customer;
         time_[at] = event.time;
         value_[at] = event.value;
@@ -653,39 +672,6 @@ class EventLog {
       if (!case_id_.empty()) gather(case_id_, order, scratch);
       if (!score_.empty()) gather(score_, order, scratch);
     }
-    // Customers whose events arrived out of time order: a stable sort of their own segment.
-    std::vector<std::uint32_t> local;
-    for (std::size_t c = 0; c < customer_count; ++c) {
-      const std::size_t begin = offsets_[c], end = offsets_[c + 1];
-      if (std::is_sorted(time_.begin() + static_cast<std::ptrdiff_t>(begin),
-                         time_.begin() + static_cast<std::ptrdiff_t>(end)))
-        continue;
-      local.resize(end - begin);
-      std::iota(local.begin(), local.end(), 0u);
-      std::stable_sort(local.begin(), local.end(), [&](std::uint32_t a, std::uint32_t b) {
-        return time_[begin + a] < time_[begin + b];
-      });
-      reorder_segment(time_, begin, local);
-      reorder_segment(value_, begin, local);
-      reorder_segment(event_type_, begin, local);
-      reorder_segment(channel_, begin, local);
-      reorder_segment(flags_, begin, local);
-      if (!cost_.empty()) reorder_segment(cost_, begin, local);
-      if (!case_id_.empty()) reorder_segment(case_id_, begin, local);
-      if (!score_.empty()) reorder_segment(score_, begin, local);
-    }
-  }
-
-  /// Reorders `column[begin, begin + order.size())` so its element k becomes element
-  /// `begin + order[k]`.
-  template <class T>
-  static void reorder_segment(Column<T>& column, std::size_t begin,
-                              const std::vector<std::uint32_t>& order) {
-    thread_local std::vector<T> copy;
-    copy.assign(column.begin() + static_cast<std::ptrdiff_t>(begin),
-                column.begin() + static_cast<std::ptrdiff_t>(begin + order.size()));
-    for (std::size_t k = 0; k < order.size(); ++k)
-      column[begin + k] = copy[order[k]];
   }
 
   /// Reorders `column` so element i becomes element `order[i]`, through reusable scratch
