@@ -5,7 +5,8 @@ email, community) into one view of each customer, journey graphs and retention s
 C++ core does the work; this package is a thin pandas-in, pandas-out layer over it.
 
 Start with :class:`EventLog` (ingest and validate events) and :func:`simulate` (a synthetic
-multichannel world with known ground truth).
+multichannel world with known ground truth); :mod:`cxlens.insight` answers the questions
+behind cxlens (dark matter, channel shift, ...) and :mod:`cxlens.engage` plans outreach.
 """
 
 from ._core import (
@@ -19,6 +20,7 @@ from ._core import (
     hash_identity_key,
     hash_identity_key64,
 )
+from . import engage, insight
 from .model import Channel
 from .sim import World, simulate, simulation_settings
 from .store import EventLog, RejectionReport
@@ -35,6 +37,8 @@ __all__ = [
     "NotFound",
     "RejectionReport",
     "World",
+    "engage",
+    "insight",
     "hash_identity_key",
     "hash_identity_key64",
     "simulate",
