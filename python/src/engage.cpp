@@ -57,14 +57,15 @@ py::dict run_plan_outreach(const EventLog& log, U32 pc, U8 pch, U8 pcs, I64 pct,
                            double window_days, bool count_history, int quiet_from_hour,
                            int quiet_to_hour, int utc_offset_minutes, bool weekends,
                            std::uint32_t touches, double spacing_days, double min_expected_value,
-                           std::uint32_t max_customers, F64 risk, F64 value, U8 preferred,
-                           U8 offer, F64 offer_lift, U8 eligible) {
+                           std::uint32_t max_customers, F64 risk, F64 value, U8 preferred, U8 offer,
+                           F64 offer_lift, U8 eligible) {
   const auto points = contact_points_from(pc, pch, pcs, pct);
   engage::OutreachOptions options;
   options.start = start;
   options.days = days;
-  const std::vector<std::string> known{"name", "response_rate", "cost", "daily_capacity",
-                                       "minutes_per_contact", "daily_agent_hours", "budget"};
+  const std::vector<std::string> known{"name",           "response_rate",       "cost",
+                                       "daily_capacity", "minutes_per_contact", "daily_agent_hours",
+                                       "budget"};
   for (const py::dict& spec : channels) {
     for (const auto& item : spec) {
       const auto key = py::str(item.first).cast<std::string>();
@@ -167,14 +168,13 @@ void bind_engage(py::module_& m) {
         py::arg("pc_channel") = none, py::arg("pc_consent") = none,
         py::arg("pc_consent_time") = none, py::arg("start"), py::arg("days") = 28.0,
         py::arg("channels") = std::vector<py::dict>{}, py::arg("per_channel") = 1u,
-        py::arg("per_customer") = 2u, py::arg("window_days") = 7.0,
-        py::arg("count_history") = true, py::arg("quiet_from_hour") = 21,
-        py::arg("quiet_to_hour") = 8, py::arg("utc_offset_minutes") = 0,
-        py::arg("weekends") = true, py::arg("touches") = 1u, py::arg("spacing_days") = 7.0,
-        py::arg("min_expected_value") = 0.0, py::arg("max_customers") = 0u,
-        py::arg("risk") = none, py::arg("value") = none, py::arg("preferred_channel") = none,
-        py::arg("offer") = none, py::arg("offer_lift") = none, py::arg("eligible") = none,
-        "The outreach plan (cxlens::engage::plan_outreach).");
+        py::arg("per_customer") = 2u, py::arg("window_days") = 7.0, py::arg("count_history") = true,
+        py::arg("quiet_from_hour") = 21, py::arg("quiet_to_hour") = 8,
+        py::arg("utc_offset_minutes") = 0, py::arg("weekends") = true, py::arg("touches") = 1u,
+        py::arg("spacing_days") = 7.0, py::arg("min_expected_value") = 0.0,
+        py::arg("max_customers") = 0u, py::arg("risk") = none, py::arg("value") = none,
+        py::arg("preferred_channel") = none, py::arg("offer") = none, py::arg("offer_lift") = none,
+        py::arg("eligible") = none, "The outreach plan (cxlens::engage::plan_outreach).");
 }
 
 }  // namespace cxlens::python

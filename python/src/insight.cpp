@@ -152,8 +152,8 @@ py::dict run_dark_matter(const EventLog& log, U32 pc, U8 pch, U8 pcs, I64 pct,
   out["channels"] = rows;
   py::list periods;
   for (const auto& p : r.over_time)
-    periods.append(py::make_tuple(p.channel, p.period.from, p.period.to, p.active, p.invisible,
-                                  p.share));
+    periods.append(
+        py::make_tuple(p.channel, p.period.from, p.period.to, p.active, p.invisible, p.share));
   out["over_time"] = periods;
   out["window"] = window_dict(r.window);
   out["active"] = insight_column(std::move(r.active));
@@ -169,10 +169,10 @@ py::dict run_dark_matter(const EventLog& log, U32 pc, U8 pch, U8 pcs, I64 pct,
 
 py::dict run_channel_shift(const EventLog& log, const std::vector<std::string>& adoption_channels,
                            const std::string& adoption_event, OptTime pre_from, OptTime pre_to,
-                           OptTime post_from, OptTime post_to, double pre_weeks,
-                           double post_weeks, const std::vector<std::string>& contact_kinds,
-                           std::uint32_t replicates, std::uint64_t seed, double confidence,
-                           I64 adoption_time, unsigned threads) {
+                           OptTime post_from, OptTime post_to, double pre_weeks, double post_weeks,
+                           const std::vector<std::string>& contact_kinds, std::uint32_t replicates,
+                           std::uint64_t seed, double confidence, I64 adoption_time,
+                           unsigned threads) {
   insight::ChannelShiftOptions options;
   options.adoption_channels = adoption_channels;
   options.adoption_event = adoption_event;
@@ -213,14 +213,14 @@ py::dict run_channel_shift(const EventLog& log, const std::vector<std::string>& 
   out["digital_post_weekly"] = r.digital_post_weekly;
   out["adoption_time"] = insight_column(std::move(r.adoption_time));
   out["group"] = insight_column(std::move(r.group));
-  out["group_names"] = std::vector<std::string>{"no_events",   "adopter",       "control",
-                                                "joined_late", "adopted_early", "adopted_during_post"};
+  out["group_names"] = std::vector<std::string>{
+      "no_events", "adopter", "control", "joined_late", "adopted_early", "adopted_during_post"};
   out["used"] = used_list(r.used);
   return out;
 }
 
-py::dict run_channel_preference(const EventLog& log, U32 pc, U8 pch, U8 pcs, I64 pct,
-                                OptTime from, OptTime to, OptTime as_of,
+py::dict run_channel_preference(const EventLog& log, U32 pc, U8 pch, U8 pcs, I64 pct, OptTime from,
+                                OptTime to, OptTime as_of,
                                 const std::vector<std::string>& preference_kinds,
                                 const std::vector<std::string>& outreach_kinds,
                                 double response_days, unsigned threads) {
@@ -317,7 +317,8 @@ py::dict run_offering_dimensions(const EventLog& log, OptTime from, OptTime to,
     by_set.append(coverage_row(row));
   for (const auto& row : r.next_steps) {
     py::dict d;
-    d["from_set"] = row.from_set == 0 ? std::string("none") : insight::dimension_set_name(row.from_set);
+    d["from_set"] =
+        row.from_set == 0 ? std::string("none") : insight::dimension_set_name(row.from_set);
     d["next"] = std::string(to_string(row.next));
     d["transitions"] = row.transitions;
     d["adoption_rate"] = row.adoption_rate;
@@ -342,10 +343,9 @@ py::dict run_offering_dimensions(const EventLog& log, OptTime from, OptTime to,
 
 py::dict run_engagement(const EventLog& log, OptTime from, OptTime to,
                         const std::vector<std::string>& contribution_kinds,
-                        std::uint32_t heavy_min_posts, bool members_only,
-                        double repurchase_weeks, float promoter_min_score,
-                        std::uint32_t replicates, std::uint64_t seed, double confidence, U8 loyal,
-                        unsigned threads) {
+                        std::uint32_t heavy_min_posts, bool members_only, double repurchase_weeks,
+                        float promoter_min_score, std::uint32_t replicates, std::uint64_t seed,
+                        double confidence, U8 loyal, unsigned threads) {
   insight::EngagementOptions options;
   options.window = window_from(from, to);
   options.contribution_kinds = kinds_from(contribution_kinds);
@@ -481,7 +481,8 @@ py::dict run_feedback(const EventLog& log, OptTime from, OptTime to, double fati
     channels.append(py::make_tuple(c.channel, c.invited_customers, c.coverage, c.invitations,
                                    c.responses, c.response_rate));
   for (const auto& f : r.fatigue)
-    fatigue.append(py::make_tuple(f.recent_invitations, f.invitations, f.responses, f.response_rate));
+    fatigue.append(
+        py::make_tuple(f.recent_invitations, f.invitations, f.responses, f.response_rate));
   for (const auto& s : r.sentiment)
     sentiment.append(py::make_tuple(s.group, s.responses, s.repurchase_rate, s.revenue,
                                     s.complaints, s.service_contacts));
@@ -502,8 +503,8 @@ py::dict run_feedback(const EventLog& log, OptTime from, OptTime to, double fati
 }
 
 py::dict run_service_metrics(const EventLog& log, OptTime from, OptTime to,
-                             const std::vector<std::string>& csat_kinds,
-                             float satisfied_min_score, double resolve_goal_hours,
+                             const std::vector<std::string>& csat_kinds, float satisfied_min_score,
+                             double resolve_goal_hours,
                              const std::vector<std::string>& contact_kinds, double repeat_days,
                              unsigned threads) {
   insight::ServiceMetricsOptions options;
@@ -553,8 +554,7 @@ void bind_insight(py::module_& m) {
   m.def("insight_dark_matter", &run_dark_matter, py::arg("log"), py::arg("pc_customer") = none,
         py::arg("pc_channel") = none, py::arg("pc_consent") = none,
         py::arg("pc_consent_time") = none, py::arg("channels") = std::vector<std::string>{},
-        py::arg("window_from") = none, py::arg("window_to") = none,
-        py::arg("lookback_weeks") = 0.0,
+        py::arg("window_from") = none, py::arg("window_to") = none, py::arg("lookback_weeks") = 0.0,
         py::arg("active_kinds") = std::vector<std::string>{"purchase", "digital_session"},
         py::arg("period_weeks") = 13.0, py::arg("clv") = none, py::arg("threads") = 0u,
         "Dark matter per channel (cxlens::insight::dark_matter).");
@@ -568,9 +568,9 @@ void bind_insight(py::module_& m) {
         py::arg("adoption_time") = none, py::arg("threads") = 0u,
         "Channel shift: difference-in-differences with bootstrap intervals and the decomposition.");
   m.def("insight_channel_preference", &run_channel_preference, py::arg("log"),
-        py::arg("pc_customer") = none, py::arg("pc_channel") = none,
-        py::arg("pc_consent") = none, py::arg("pc_consent_time") = none,
-        py::arg("window_from") = none, py::arg("window_to") = none, py::arg("as_of") = none,
+        py::arg("pc_customer") = none, py::arg("pc_channel") = none, py::arg("pc_consent") = none,
+        py::arg("pc_consent_time") = none, py::arg("window_from") = none,
+        py::arg("window_to") = none, py::arg("as_of") = none,
         py::arg("preference_kinds") = std::vector<std::string>{"service_contact", "complaint"},
         py::arg("outreach_kinds") = std::vector<std::string>{"message_sent", "survey_invitation"},
         py::arg("response_days") = 7.0, py::arg("threads") = 0u,
@@ -581,18 +581,17 @@ void bind_insight(py::module_& m) {
         py::arg("replicates") = 200u, py::arg("seed") = 20240601ull, py::arg("confidence") = 0.95,
         py::arg("value") = none, py::arg("retention") = none, py::arg("threads") = 0u,
         "Offering-dimension coverage, value and retention, next-dimension recommendations.");
-  m.def("insight_engagement_tiers", &run_engagement, py::arg("log"),
-        py::arg("window_from") = none, py::arg("window_to") = none,
+  m.def("insight_engagement_tiers", &run_engagement, py::arg("log"), py::arg("window_from") = none,
+        py::arg("window_to") = none,
         py::arg("contribution_kinds") = std::vector<std::string>{"community_post"},
         py::arg("heavy_min_posts") = 10u, py::arg("members_only") = false,
         py::arg("repurchase_weeks") = 26.0, py::arg("promoter_min_score") = 9.0f,
         py::arg("replicates") = 200u, py::arg("seed") = 20240601ull, py::arg("confidence") = 0.95,
         py::arg("loyal") = none, py::arg("threads") = 0u,
         "Participation tiers, engaged revenue ratio and loyal repurchase ratio.");
-  m.def("insight_profitability", &run_profitability, py::arg("log"),
-        py::arg("window_from") = none, py::arg("window_to") = none,
-        py::arg("cost_kinds") = none, py::arg("curve_points") = 101u, py::arg("threads") = 0u,
-        "Revenue, cost to serve, margin and the whale curve.");
+  m.def("insight_profitability", &run_profitability, py::arg("log"), py::arg("window_from") = none,
+        py::arg("window_to") = none, py::arg("cost_kinds") = none, py::arg("curve_points") = 101u,
+        py::arg("threads") = 0u, "Revenue, cost to serve, margin and the whale curve.");
   m.def("insight_feedback", &run_feedback, py::arg("log"), py::arg("window_from") = none,
         py::arg("window_to") = none, py::arg("fatigue_window_weeks") = 13.0,
         py::arg("response_days") = 14.0, py::arg("follow_up_weeks") = 26.0,
