@@ -12,6 +12,7 @@
 #include "cxlens/model/interaction.hpp"
 #include "cxlens/model/offering.hpp"
 #include "cxlens/model/time.hpp"
+#include "cxlens/retention.hpp"
 #include "cxlens/sim/world.hpp"
 #include "cxlens/store/csv.hpp"
 #include "cxlens/store/event_log.hpp"

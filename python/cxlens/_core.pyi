@@ -91,6 +91,71 @@ def parse_iso8601(text: str) -> int | None: ...
 def sim_defaults() -> dict[str, Any]: ...
 def simulate(settings: dict[str, Any] = ...) -> dict[str, Any]: ...
 
+# ---- retention (python/src/retention.cpp) ---------------------------------------------------
+class retention:  # noqa: N801 - the cxlens._core.retention submodule (python/src/retention.cpp)
+    """Buy-till-you-die models; models are named 'bg_nbd', 'mbg_nbd', 'pareto_nbd', 'bg_bb'."""
+
+    class RfmHistogram:
+        def __init__(self, discrete: bool = ...) -> None: ...
+        def add(
+            self, frequency: npt.NDArray[np.float64], recency: npt.NDArray[np.float64],
+            T: npt.NDArray[np.float64], weights: npt.NDArray[np.float64] | None = ...,
+        ) -> None: ...
+        def merge(self, other: retention.RfmHistogram) -> None: ...
+        @property
+        def unique_rows(self) -> int: ...
+        @property
+        def input_rows(self) -> int: ...
+        @property
+        def discrete(self) -> bool: ...
+        def cells(self) -> dict[str, npt.NDArray[np.float64]]: ...
+
+    @staticmethod
+    def fit(
+        model: str, histogram: retention.RfmHistogram, penalizer: float = ...,
+        initial: list[float] | None = ..., tolerance: float = ..., max_iterations: int = ...,
+        strict: bool = ...,
+    ) -> dict[str, Any]: ...
+    @staticmethod
+    def fit_gamma_gamma(
+        frequency: npt.NDArray[np.float64], monetary_value: npt.NDArray[np.float64],
+        weights: npt.NDArray[np.float64] | None = ..., penalizer: float = ...,
+        initial: list[float] | None = ..., tolerance: float = ..., max_iterations: int = ...,
+        strict: bool = ...,
+    ) -> dict[str, Any]: ...
+    @staticmethod
+    def log_likelihood(model: str, params: list[float], histogram: retention.RfmHistogram) -> float: ...
+    @staticmethod
+    def probability_alive(
+        model: str, params: list[float], frequency: npt.NDArray[np.float64],
+        recency: npt.NDArray[np.float64], T: npt.NDArray[np.float64],
+        future_periods: float = ..., threads: int = ...,
+    ) -> npt.NDArray[np.float64]: ...
+    @staticmethod
+    def conditional_expected_purchases(
+        model: str, params: list[float], t: float, frequency: npt.NDArray[np.float64],
+        recency: npt.NDArray[np.float64], T: npt.NDArray[np.float64], threads: int = ...,
+    ) -> npt.NDArray[np.float64]: ...
+    @staticmethod
+    def expected_purchases(
+        model: str, params: list[float], t: npt.NDArray[np.float64],
+    ) -> npt.NDArray[np.float64]: ...
+    @staticmethod
+    def probability_of_purchases(
+        model: str, params: list[float], t: float, n: npt.NDArray[np.float64],
+    ) -> npt.NDArray[np.float64]: ...
+    @staticmethod
+    def conditional_expected_average_spend(
+        params: list[float], frequency: npt.NDArray[np.float64],
+        monetary_value: npt.NDArray[np.float64], threads: int = ...,
+    ) -> npt.NDArray[np.float64]: ...
+    @staticmethod
+    def customer_lifetime_value(
+        model: str, params: list[float], spend_params: list[float],
+        frequency: npt.NDArray[np.float64], recency: npt.NDArray[np.float64],
+        T: npt.NDArray[np.float64], monetary_value: npt.NDArray[np.float64], months: int = ...,
+        discount_rate: float = ..., freq: str = ..., threads: int = ...,
+    ) -> npt.NDArray[np.float64]: ...
 # ---- insight (python/src/insight.cpp) ------------------------------------------------------
 # Contact points travel as four parallel columns: pc_customer (uint32 codes), pc_channel (uint8
 # codes), pc_consent (uint8: 0 unknown, 1 granted, 2 withdrawn), pc_consent_time (int64 ns).

@@ -7,11 +7,13 @@ namespace py = pybind11;
 namespace cxlens::python {
 
 void bind_sim(py::module_& m);
+void bind_retention(py::module_& m);
 void bind_insight(py::module_& m);
 void bind_engage(py::module_& m);
 
 void bind_optional_areas(py::module_& m) {
   bind_sim(m);
+  bind_retention(m);
   bind_insight(m);
   bind_engage(m);
 }
