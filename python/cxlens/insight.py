@@ -76,6 +76,14 @@ def _channel_names(log: EventLog) -> list[str]:
     return list(log.channels["channel"])
 
 
+def _label_codes(column: pd.Series, table: dict[str, int]) -> np.ndarray:
+    """Codes of a column of labels through ``table`` (-1 for missing or unknown labels),
+    looking up each distinct label once."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    lookup = np.array([table.get(str(u), -1) for u in uniques] + [-1], dtype=np.int64)
+    return lookup[codes]
+
+
 def _points(log: EventLog, frame: Any) -> dict[str, Any]:
     """Contact-point columns for the native functions from a DataFrame with customer, channel,
     consent and consent_time (as :attr:`World.contact_points`). Points of customers or channels
@@ -95,13 +103,13 @@ def _points(log: EventLog, frame: Any) -> dict[str, Any]:
     else:
         keys = keys.astype(str)
     codes = customers.get_indexer(keys)
-    channels = {name: i for i, name in enumerate(_channel_names(log))}
-    channel = frame["channel"].astype(str).map(channels)
+    channel = _label_codes(frame["channel"], {n: i for i, n in enumerate(_channel_names(log))})
     consent = frame["consent"]
     if pd.api.types.is_integer_dtype(consent.dtype):
         consent_codes = consent.to_numpy(dtype=np.int64)
     else:
-        consent_codes = consent.astype(str).map(_CONSENT_CODE).fillna(-1).to_numpy(dtype=np.int64)
+        # A missing consent is unknown consent, never granted.
+        consent_codes = np.where(consent.isna().to_numpy(), 0, _label_codes(consent, _CONSENT_CODE))
     if (consent_codes < 0).any() or (consent_codes > 2).any():
         raise _core.InvalidArgument("consent must be 'granted', 'withdrawn' or 'unknown'")
     time = frame["consent_time"]
@@ -112,10 +120,10 @@ def _points(log: EventLog, frame: Any) -> dict[str, Any]:
     else:
         time_ns = pd.to_datetime(time, utc=True).dt.tz_localize(None).to_numpy(
             dtype="datetime64[ns]").view(np.int64)
-    keep = (codes >= 0) & channel.notna().to_numpy()
+    keep = (codes >= 0) & (channel >= 0)
     return {
         "pc_customer": np.ascontiguousarray(codes[keep], dtype=np.uint32),
-        "pc_channel": np.ascontiguousarray(channel.to_numpy()[keep], dtype=np.uint8),
+        "pc_channel": np.ascontiguousarray(channel[keep], dtype=np.uint8),
         "pc_consent": np.ascontiguousarray(consent_codes[keep], dtype=np.uint8),
         "pc_consent_time": np.ascontiguousarray(time_ns[keep], dtype=np.int64),
     }

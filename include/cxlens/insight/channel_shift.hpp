@@ -184,6 +184,7 @@ inline ChannelShiftSummary summarise_channel_shift(const ChannelShiftQuery& quer
   ChannelShiftSummary summary;
   summary.group.assign(last - first, 0);
   summary.replicates.assign(std::size_t{replicates} * shift_replicate_width, 0.0);
+  std::vector<std::uint8_t> weights(replicates);
   for (CustomerId c = first; c < last; ++c) {
     const CustomerEvents events = log.customer_events(c);
     if (events.empty()) {
@@ -229,9 +230,9 @@ inline ChannelShiftSummary summarise_channel_shift(const ChannelShiftQuery& quer
       summary.sums[at + 2] += assisted_post;
     }
     if (replicates == 0 || (!in_did && moved_base == 0)) continue;
-    const BootstrapWeights weights(query.bootstrap.seed, c);
+    BootstrapWeights(query.bootstrap.seed, c).fill(weights);
     for (std::uint32_t b = 0; b < replicates; ++b) {
-      const double w = weights(b);
+      const double w = weights[b];
       if (w == 0) continue;
       double* row = summary.replicates.data() + std::size_t{b} * shift_replicate_width;
       if (in_did) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
@@ -310,6 +311,28 @@ constexpr std::uint64_t mix64(std::uint64_t x) noexcept {
 }
 }  // namespace detail
 
+namespace detail {
+/// Poisson(1) draws by inversion of 16-bit uniforms: entry u is the smallest k with
+/// P(K <= k) > (u + 0.5) / 65536 (each probability is off by at most 2^-16).
+inline const std::array<std::uint8_t, 65536>& poisson1_table() {
+  static const std::array<std::uint8_t, 65536> table = [] {
+    constexpr double cdf[] = {0.36787944117144233, 0.73575888234288467, 0.91969860292860584,
+                              0.98101184312384626, 0.99634015317265634, 0.99940581518241833,
+                              0.99991675885071200, 0.99998975080332538};
+    std::array<std::uint8_t, 65536> values{};
+    for (std::size_t u = 0; u < values.size(); ++u) {
+      const double x = (static_cast<double>(u) + 0.5) / 65536.0;
+      std::uint8_t k = 0;
+      while (k < 8 && x >= cdf[k])
+        ++k;
+      values[u] = k;
+    }
+    return values;
+  }();
+  return table;
+}
+}  // namespace detail
+
 /// The Poisson(1) bootstrap weights of one customer: replicate b gives the customer weight
 /// `(*this)(b)`, a function of (seed, customer, b) only. Weights attached to customers rather
 /// than to positions make every replicate a sum over customers, so replicate summaries merge
@@ -317,25 +340,29 @@ constexpr std::uint64_t mix64(std::uint64_t x) noexcept {
 class BootstrapWeights {
  public:
   /// The weights of `customer` under `seed`.
-  constexpr BootstrapWeights(std::uint64_t seed, CustomerId customer) noexcept
-      : base_(detail::mix64(seed ^ detail::mix64(customer + 0x9e3779b97f4a7c15ULL))) {}
-  /// The weight in replicate `replicate`: Poisson(1) by inversion.
-  [[nodiscard]] constexpr std::uint32_t operator()(std::uint32_t replicate) const noexcept {
-    const double u =
-        static_cast<double>(detail::mix64(base_ + (replicate + 1) * 0xd1b54a32d192ed03ULL) >> 11) *
-        0x1.0p-53;
-    // Cumulative Poisson(1) probabilities.
-    constexpr double cdf[] = {0.36787944117144233, 0.73575888234288467, 0.91969860292860584,
-                              0.98101184312384626, 0.99634015317265634, 0.99940581518241833,
-                              0.99991675885071200, 0.99998975080332538, 0.99999887479740135};
-    std::uint32_t k = 0;
-    while (k < 9 && u >= cdf[k])
-      ++k;
-    return k;
+  BootstrapWeights(std::uint64_t seed, CustomerId customer) noexcept
+      : base_(detail::mix64(seed ^ detail::mix64(customer + 0x9e3779b97f4a7c15ULL))),
+        table_(&detail::poisson1_table()) {}
+  /// The weight in replicate `replicate`.
+  [[nodiscard]] std::uint32_t operator()(std::uint32_t replicate) const noexcept {
+    return (*table_)[bits(replicate / 4) >> (16 * (replicate % 4)) & 0xffff];
+  }
+  /// The weights of replicates 0 .. out.size() − 1, four per hash.
+  void fill(std::span<std::uint8_t> out) const noexcept {
+    const auto& table = *table_;
+    for (std::size_t b = 0; b < out.size(); b += 4) {
+      const std::uint64_t word = bits(static_cast<std::uint32_t>(b / 4));
+      for (std::size_t j = 0; j < 4 && b + j < out.size(); ++j)
+        out[b + j] = table[word >> (16 * j) & 0xffff];
+    }
   }
 
  private:
+  [[nodiscard]] std::uint64_t bits(std::uint32_t block) const noexcept {
+    return detail::mix64(base_ + (block + std::uint64_t{1}) * 0xd1b54a32d192ed03ULL);
+  }
   std::uint64_t base_;
+  const std::array<std::uint8_t, 65536>* table_;
 };
 
 /// An estimate with a bootstrap percentile interval; NaN where it cannot be computed.

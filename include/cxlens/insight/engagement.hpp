@@ -136,6 +136,7 @@ inline EngagementSummary summarise_engagement(const EngagementQuery& query, Cust
   s.loyal.assign(n, 255);
   s.repurchased.assign(n, 0);
   s.replicates.assign(std::size_t{replicates} * engagement_replicate_width, 0.0);
+  std::vector<std::uint8_t> weights(replicates);
   for (CustomerId c = first; c < last; ++c) {
     const std::size_t i = c - first;
     const CustomerEvents events = log.customer_events(c);
@@ -193,9 +194,9 @@ inline EngagementSummary summarise_engagement(const EngagementQuery& query, Cust
       s.sums[loyal_at + 1] += bought_after ? 1.0 : 0.0;
     }
     if (replicates == 0) continue;
-    const BootstrapWeights weights(query.bootstrap.seed, c);
+    BootstrapWeights(query.bootstrap.seed, c).fill(weights);
     for (std::uint32_t b = 0; b < replicates; ++b) {
-      const double w = weights(b);
+      const double w = weights[b];
       if (w == 0) continue;
       double* row = s.replicates.data() + std::size_t{b} * engagement_replicate_width;
       row[engaged_at] += w;

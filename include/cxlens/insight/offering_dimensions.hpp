@@ -120,6 +120,7 @@ inline OfferingDimensionsSummary summarise_offering_dimensions(const OfferingDim
   s.retained.assign(n, std::nanf(""));
   s.present.assign(n, 0);
   s.replicates.assign(std::size_t{replicates} * dimension_replicate_width, 0.0);
+  std::vector<std::uint8_t> weights(replicates);
   std::array<Timestamp, dimension_count> first_time{};
   for (CustomerId c = first; c < last; ++c) {
     const std::size_t i = c - first;
@@ -170,9 +171,9 @@ inline OfferingDimensionsSummary summarise_offering_dimensions(const OfferingDim
     s.sums[set * 3 + 1] += value;
     s.sums[set * 3 + 2] += retained;
     if (replicates == 0) continue;
-    const BootstrapWeights weights(query.bootstrap.seed, c);
+    BootstrapWeights(query.bootstrap.seed, c).fill(weights);
     for (std::uint32_t b = 0; b < replicates; ++b) {
-      const double w = weights(b);
+      const double w = weights[b];
       if (w == 0) continue;
       double* row = s.replicates.data() + std::size_t{b} * dimension_replicate_width + set * 3;
       row[0] += w;
