@@ -4,6 +4,7 @@
 #include "cxlens/engage/outreach.hpp"
 #include "cxlens/error.hpp"
 #include "cxlens/insight/insight.hpp"
+#include "cxlens/journey/journey.hpp"
 #include "cxlens/model/channel.hpp"
 #include "cxlens/model/contact_point.hpp"
 #include "cxlens/model/event_type.hpp"
