@@ -260,7 +260,7 @@ def insight_dark_matter(
 ) -> dict[str, Any]: ...
 def insight_channel_shift(
     log: EventLog, adoption_channels: list[str] = ..., adoption_event: str = ...,
-    pre_from: int | None = ..., pre_to: int | None = ..., post_from: int | None = ...,
+    design: str = ..., pre_from: int | None = ..., pre_to: int | None = ..., post_from: int | None = ...,
     post_to: int | None = ..., pre_weeks: float = ..., post_weeks: float = ...,
     contact_kinds: list[str] = ..., replicates: int = ..., seed: int = ...,
     confidence: float = ..., adoption_time: npt.NDArray[np.int64] | None = ...,

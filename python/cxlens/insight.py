@@ -279,6 +279,10 @@ def dark_matter(data: Any, contact_points: pd.DataFrame | None = None, *,
 class ChannelShift(_Result):
     """Difference-in-differences of assisted contacts around digital adoption.
 
+    ``design`` is ``"event_time"`` (each adopter's weeks before and after their own adoption,
+    against never-adopters at pseudo adoption dates drawn from the adopters') or
+    ``"calendar"`` (one pre and one post window for everyone).
+
     Attributes:
         estimates: rows effect (share of adopters' assisted contacts moved out),
             rate_difference (contacts per customer-week), substitution_weekly and
@@ -288,7 +292,8 @@ class ChannelShift(_Result):
             substitution and new-demand split of digital growth.
         groups: customers per group (adopter, control, and why others were left out).
         customers: per customer: adoption_time and group.
-        pre, post: the comparison windows.
+        pre, post: the calendar windows (the decomposition's; the comparison windows of the
+            calendar design). pre_weeks, post_weeks: lengths of the comparison windows.
         used: inputs used and how.
     """
 
@@ -314,6 +319,10 @@ class ChannelShift(_Result):
             "group": pd.Categorical.from_codes(native["group"].astype(np.int8),
                                                native["group_names"]),
         }, index=log.customers)
+        self.design = str(native["design"])
+        self.pre_weeks = float(native["pre_weeks"])
+        self.post_weeks = float(native["post_weeks"])
+        self.decomposition_known = bool(native["decomposition_known"])
         self.pre = tuple(pd.Timestamp(native["pre"][k], tz="UTC") for k in ("from", "to"))
         self.post = tuple(pd.Timestamp(native["post"][k], tz="UTC") for k in ("from", "to"))
         self.used: list[str] = list(native["used"])
@@ -332,7 +341,8 @@ class ChannelShift(_Result):
 
 
 def channel_shift(data: Any, *, adoption_channels: Sequence[str] = ("app",),
-                  adoption_event: str | None = None, pre: Any = None, post: Any = None,
+                  adoption_event: str | None = None, design: str = "event_time",
+                  pre: Any = None, post: Any = None,
                   pre_weeks: float = 13.0, post_weeks: float = 26.0,
                   contact_kinds: Iterable[str] = ("service_contact",), replicates: int = 200,
                   seed: int = 20240601, confidence: float = 0.95, adoption_time: Any = None,
@@ -340,18 +350,22 @@ def channel_shift(data: Any, *, adoption_channels: Sequence[str] = ("app",),
     """Did digital adoption move work out of assisted channels?
 
     A customer adopts at their first event in ``adoption_channels`` (or of type
-    ``adoption_event``), or at the time given per customer in ``adoption_time``. Adopters
-    (adopted between ``pre`` and ``post``) are compared with customers who had not adopted by
-    the end of ``post``, all observed since before ``pre``; the default windows are the
-    ``pre_weeks`` before the first adoption and the ``post_weeks`` after the last. Intervals
-    come from a seeded customer-level (Poisson) bootstrap with ``replicates`` replicates.
+    ``adoption_event``), or at the time given per customer in ``adoption_time``.
+    ``design="event_time"`` compares each adopter's assisted contacts in the ``pre_weeks``
+    before and the ``post_weeks`` from their own adoption with never-adopters' at pseudo
+    adoption dates drawn from the adopters' dates (customers observed throughout only);
+    ``design="calendar"`` uses one ``pre`` and one ``post`` window for everyone (adopters
+    adopted between them, controls not by the end of ``post``). The calendar windows (default:
+    ``pre_weeks`` before the first adoption, ``post_weeks`` from the last) also frame the
+    decomposition of digital growth into substitution and new demand. Intervals come from a
+    seeded customer-level (Poisson) bootstrap with ``replicates`` replicates.
     """
     log, _ = _resolve(data)
     pre_from, pre_to = _window(pre)
     post_from, post_to = _window(post)
     native = _core.insight_channel_shift(
         log._native, adoption_channels=list(adoption_channels),
-        adoption_event=adoption_event or "", pre_from=pre_from, pre_to=pre_to,
+        adoption_event=adoption_event or "", design=design, pre_from=pre_from, pre_to=pre_to,
         post_from=post_from, post_to=post_to, pre_weeks=pre_weeks, post_weeks=post_weeks,
         contact_kinds=_kinds(contact_kinds), replicates=replicates, seed=seed,
         confidence=confidence,

@@ -168,14 +168,21 @@ py::dict run_dark_matter(const EventLog& log, U32 pc, U8 pch, U8 pcs, I64 pct,
 }
 
 py::dict run_channel_shift(const EventLog& log, const std::vector<std::string>& adoption_channels,
-                           const std::string& adoption_event, OptTime pre_from, OptTime pre_to,
-                           OptTime post_from, OptTime post_to, double pre_weeks, double post_weeks,
+                           const std::string& adoption_event, const std::string& design,
+                           OptTime pre_from, OptTime pre_to, OptTime post_from, OptTime post_to,
+                           double pre_weeks, double post_weeks,
                            const std::vector<std::string>& contact_kinds, std::uint32_t replicates,
                            std::uint64_t seed, double confidence, I64 adoption_time,
                            unsigned threads) {
   insight::ChannelShiftOptions options;
   options.adoption_channels = adoption_channels;
   options.adoption_event = adoption_event;
+  if (design == "event_time")
+    options.design = insight::ShiftDesign::event_time;
+  else if (design == "calendar")
+    options.design = insight::ShiftDesign::calendar;
+  else
+    throw InvalidArgument("design must be 'event_time' or 'calendar'");
   options.pre = window_from(pre_from, pre_to);
   options.post = window_from(post_from, post_to);
   options.pre_weeks = pre_weeks;
@@ -189,8 +196,12 @@ py::dict run_channel_shift(const EventLog& log, const std::vector<std::string>& 
     r = insight::channel_shift(log, options, optional_span(adoption_time));
   }
   py::dict out;
+  out["design"] = design;
   out["pre"] = window_dict(r.pre);
   out["post"] = window_dict(r.post);
+  out["pre_weeks"] = r.pre_weeks;
+  out["post_weeks"] = r.post_weeks;
+  out["decomposition_known"] = r.decomposition_known;
   out["adopters"] = r.adopters;
   out["controls"] = r.controls;
   py::dict groups;
@@ -213,8 +224,10 @@ py::dict run_channel_shift(const EventLog& log, const std::vector<std::string>& 
   out["digital_post_weekly"] = r.digital_post_weekly;
   out["adoption_time"] = insight_column(std::move(r.adoption_time));
   out["group"] = insight_column(std::move(r.group));
-  out["group_names"] = std::vector<std::string>{
-      "no_events", "adopter", "control", "joined_late", "adopted_early", "adopted_during_post"};
+  std::vector<std::string> group_names;
+  for (std::size_t g = 0; g < insight::shift_group_count; ++g)
+    group_names.emplace_back(to_string(static_cast<insight::ShiftGroup>(g)));
+  out["group_names"] = group_names;
   out["used"] = used_list(r.used);
   return out;
 }
@@ -560,9 +573,9 @@ void bind_insight(py::module_& m) {
         "Dark matter per channel (cxlens::insight::dark_matter).");
   m.def("insight_channel_shift", &run_channel_shift, py::arg("log"),
         py::arg("adoption_channels") = std::vector<std::string>{"app"},
-        py::arg("adoption_event") = "", py::arg("pre_from") = none, py::arg("pre_to") = none,
-        py::arg("post_from") = none, py::arg("post_to") = none, py::arg("pre_weeks") = 13.0,
-        py::arg("post_weeks") = 26.0,
+        py::arg("adoption_event") = "", py::arg("design") = "event_time",
+        py::arg("pre_from") = none, py::arg("pre_to") = none, py::arg("post_from") = none,
+        py::arg("post_to") = none, py::arg("pre_weeks") = 13.0, py::arg("post_weeks") = 26.0,
         py::arg("contact_kinds") = std::vector<std::string>{"service_contact"},
         py::arg("replicates") = 200u, py::arg("seed") = 20240601ull, py::arg("confidence") = 0.95,
         py::arg("adoption_time") = none, py::arg("threads") = 0u,

@@ -204,6 +204,35 @@ TEST_SUITE("insight") {
     CHECK(truth.used.front() == "adoption: given per customer");
   }
 
+  TEST_CASE("channel shift: event time works however adoption is spread; calendar agrees") {
+    sim::WorldConfig config;
+    config.n_customers = 20'000;
+    config.seed = 17;
+    config.threads = 2;
+    config.source_records = false;
+    config.adoption.adopter_share = 0.5;
+    config.adoption.window_start_weeks = 0;  // adoption any time from acquisition on
+    config.adoption.window_end_weeks = 104;
+    const sim::World world = sim::simulate(config);
+    ChannelShiftOptions options;
+    options.bootstrap.replicates = 100;
+    const auto result = channel_shift(world.events, options);
+    MESSAGE("spread adoption, event time: ", result.effect.value, " [", result.effect.lower, ", ",
+            result.effect.upper, "] from ", result.adopters, " adopters and ", result.controls,
+            " controls");
+    CHECK(result.effect.contains(world.planted.channel_shift_effect));
+    CHECK_FALSE(result.decomposition_known);
+    CHECK(std::isnan(result.substitution_weekly.value));
+    options.design = ShiftDesign::calendar;  // no week before the first adoption
+    CHECK_THROWS_AS(channel_shift(world.events, options), InvalidArgument);
+    // With the sim's adoption window both designs find the effect.
+    const auto calendar = channel_shift(default_world().events, options);
+    MESSAGE("calendar design: ", calendar.effect.value, " [", calendar.effect.lower, ", ",
+            calendar.effect.upper, "]");
+    CHECK(calendar.effect.contains(default_world().planted.channel_shift_effect));
+    CHECK(calendar.pre_weeks == doctest::Approx(13.0).epsilon(0.01));
+  }
+
   TEST_CASE("channel shift: bad requests") {
     const sim::World& world = default_world();
     ChannelShiftOptions options;

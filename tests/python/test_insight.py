@@ -74,6 +74,10 @@ def test_channel_shift_recovers_the_planted_effect(world):
     given = insight.channel_shift(world, adoption_time=adoption, replicates=50)
     assert given.effect == pytest.approx(result.effect, abs=0.02)
     assert given.used[0] == "adoption: given per customer"
+    calendar = insight.channel_shift(world, design="calendar", confidence=0.99, replicates=100)
+    row = calendar.estimates.loc["effect"]
+    assert row["lower"] <= planted <= row["upper"]
+    assert calendar.pre_weeks == pytest.approx(13, abs=0.1) and result.design == "event_time"
 
 
 def test_channel_shift_intervals_cover_the_truth():

@@ -11,17 +11,29 @@
 
 namespace cxlens::insight {
 
+/// How adopters and non-adopters are compared.
+enum class ShiftDesign : std::uint8_t {
+  /// Each adopter's own `pre_weeks` before and `post_weeks` from their adoption, against
+  /// never-adopters given pseudo adoption dates drawn from the adopters' dates (so both groups
+  /// cover the same calendar time). Works however adoption is spread over time.
+  event_time = 0,
+  /// One pre and one post calendar window for everyone; adopters adopted between them.
+  calendar = 1,
+};
+
 /// What `channel_shift` compares.
 struct ChannelShiftOptions {
   /// A customer adopts digital at their first event in one of these channels...
   std::vector<std::string> adoption_channels{"app"};
   /// ...or, when set, at their first event of this event type (e.g. "app_signup").
   std::string adoption_event;
-  /// The comparison windows. Unset: `pre` is the `pre_weeks` before the first adoption (or
-  /// less, as data allows), `post` the `post_weeks` from the last adoption on.
+  ShiftDesign design = ShiftDesign::event_time;  ///< How groups are compared.
+  /// Calendar windows: the comparison windows of the calendar design and, in both designs, the
+  /// windows of the aggregate decomposition. Unset: `pre` is the `pre_weeks` before the first
+  /// adoption (or less, as data allows), `post` the `post_weeks` from the last adoption on.
   Window pre, post;
-  double pre_weeks = 13;   ///< Length of the default pre window.
-  double post_weeks = 26;  ///< Length of the default post window (cut at the data's end).
+  double pre_weeks = 13;   ///< Weeks before adoption (event time) or of the default pre window.
+  double post_weeks = 26;  ///< Weeks from adoption (event time) or of the default post window.
   /// The events that are work: service contacts by default.
   KindSet contact_kinds = kind_set({EventKind::service_contact});
   BootstrapOptions bootstrap;  ///< Seeded customer bootstrap for the intervals.
@@ -36,24 +48,43 @@ enum class ShiftGroup : std::uint8_t {
   joined_late = 3,          ///< First event after the pre window began: not observed throughout.
   adopted_early = 4,        ///< Adopted before the pre window ended.
   adopted_during_post = 5,  ///< Adopted inside the post window.
+  censored = 6,             ///< Event time: the post window runs past the data's end.
 };
+
+/// Number of values of `ShiftGroup`.
+inline constexpr std::size_t shift_group_count = 7;
 
 /// The name of a group as used in tables and the Python API.
 constexpr std::string_view to_string(ShiftGroup group) noexcept {
-  constexpr std::array<std::string_view, 6> names{
-      "no_events", "adopter", "control", "joined_late", "adopted_early", "adopted_during_post"};
+  constexpr std::array<std::string_view, shift_group_count> names{
+      "no_events",           "adopter", "control", "joined_late", "adopted_early",
+      "adopted_during_post", "censored"};
   return names[static_cast<std::size_t>(group)];
 }
 
 /// Everything `summarise_channel_shift` needs, resolved once.
 struct ChannelShiftQuery {
-  const EventLog* log = nullptr;           ///< The events.
-  std::span<const Timestamp> adoption;     ///< Adoption time per customer (`missing_time`: never).
-  Window pre, post;                        ///< The comparison windows.
+  const EventLog* log = nullptr;        ///< The events.
+  std::span<const Timestamp> adoption;  ///< Adoption time per customer (`missing_time`: never).
+  ShiftDesign design = ShiftDesign::event_time;  ///< The design.
+  Window pre, post;                        ///< Calendar windows (decomposition; calendar design).
+  bool volumes_known = true;               ///< Whether the calendar windows exist in the data.
+  Timestamp pre_ns = 0, post_ns = 0;       ///< Event-time window lengths.
+  double pre_weeks = 0, post_weeks = 0;    ///< Comparison window lengths in weeks.
+  Timestamp data_end = 0;                  ///< End of the data (event-time censoring).
+  std::vector<Timestamp> adoption_dates;   ///< Sorted adoption dates (pseudo dates for controls).
   std::vector<std::uint8_t> contact_type;  ///< Whether each event type is work.
   std::vector<std::uint8_t> assisted;      ///< Whether each channel is assisted.
   std::vector<std::uint8_t> self_service;  ///< Whether each channel is self-service.
   BootstrapOptions bootstrap;              ///< Bootstrap settings.
+
+  /// The pseudo adoption date of a never-adopter: an adopter's date chosen by a hash of
+  /// (seed, customer), so the controls' dates follow the adopters' distribution.
+  [[nodiscard]] Timestamp pseudo_date(CustomerId customer) const noexcept {
+    const std::uint64_t h = detail::mix64(bootstrap.seed ^ 0x5bd1e995ULL ^
+                                          detail::mix64(customer + 0x632be59bd9b4e019ULL));
+    return adoption_dates[h % adoption_dates.size()];
+  }
 };
 
 /// Replicate sums per bootstrap replicate (see `ChannelShiftSummary::replicates`).
@@ -68,7 +99,7 @@ struct ChannelShiftSummary {
       volume{};  ///< All customers: assisted pre, assisted post, digital pre, post.
   double adopted_assisted_post =
       0;  ///< Assisted post-window contacts of customers adopted by then.
-  std::array<std::uint64_t, 6> group_counts{};  ///< Customers per `ShiftGroup`.
+  std::array<std::uint64_t, shift_group_count> group_counts{};  ///< Customers per `ShiftGroup`.
   /// Per replicate b: `[b * 7 + j]`, j = the 6 sums then `adopted_assisted_post`, weighted.
   std::vector<double> replicates;
 
@@ -134,32 +165,25 @@ inline ChannelShiftQuery prepare_channel_shift(const EventLog& log,
   check_bootstrap(options.bootstrap, "channel_shift");
   if (adoption.size() != log.customer_count())
     throw InvalidArgument("channel_shift: adoption times must have one value per customer");
+  if (!(options.pre_weeks > 0 && options.post_weeks > 0))
+    throw InvalidArgument("channel_shift: pre_weeks and post_weeks must be positive");
   ChannelShiftQuery query;
   query.log = &log;
   query.adoption = adoption;
+  query.design = options.design;
   query.bootstrap = options.bootstrap;
   const Window data = data_window(log, "channel_shift");
-  Timestamp first_adoption = missing_time, last_adoption = missing_time;
-  for (Timestamp t : adoption) {
-    if (t == missing_time) continue;
-    if (first_adoption == missing_time || t < first_adoption) first_adoption = t;
-    if (last_adoption == missing_time || t > last_adoption) last_adoption = t;
-  }
-  const bool defaults = options.pre.from == missing_time && options.pre.to == missing_time &&
-                        options.post.from == missing_time && options.post.to == missing_time;
-  if (defaults) {
-    if (first_adoption == missing_time)
-      throw InvalidArgument("channel_shift: no customer adopted; nothing to compare");
-    if (!(options.pre_weeks > 0 && options.post_weeks > 0))
-      throw InvalidArgument("channel_shift: pre_weeks and post_weeks must be positive");
-    query.pre = {std::max(data.from, first_adoption - weeks_ns(options.pre_weeks)), first_adoption};
-    query.post = {last_adoption, std::min(data.to, last_adoption + weeks_ns(options.post_weeks))};
-    if (query.pre.to - query.pre.from < nanoseconds_per_week ||
-        query.post.to - query.post.from < nanoseconds_per_week)
-      throw InvalidArgument(
-          "channel_shift: less than a week of data before the first or after the last adoption; "
-          "give the pre and post windows");
-  } else {
+  query.data_end = data.to;
+  for (Timestamp t : adoption)
+    if (t != missing_time) query.adoption_dates.push_back(t);
+  if (query.adoption_dates.empty())
+    throw InvalidArgument("channel_shift: no customer adopted; nothing to compare");
+  std::sort(query.adoption_dates.begin(), query.adoption_dates.end());
+  const Timestamp first_adoption = query.adoption_dates.front();
+  const Timestamp last_adoption = query.adoption_dates.back();
+  const bool given = options.pre.from != missing_time || options.pre.to != missing_time ||
+                     options.post.from != missing_time || options.post.to != missing_time;
+  if (given) {
     if (options.pre.from == missing_time || options.pre.to == missing_time ||
         options.post.from == missing_time || options.post.to == missing_time)
       throw InvalidArgument("channel_shift: give all four ends of the pre and post windows");
@@ -167,6 +191,24 @@ inline ChannelShiftQuery prepare_channel_shift(const EventLog& log,
     query.post = resolve_window(options.post, data, "channel_shift (post window)");
     if (query.pre.to > query.post.from)
       throw InvalidArgument("channel_shift: the pre window must end before the post window begins");
+  } else {
+    query.pre = {std::max(data.from, first_adoption - weeks_ns(options.pre_weeks)), first_adoption};
+    query.post = {last_adoption, std::min(data.to, last_adoption + weeks_ns(options.post_weeks))};
+    query.volumes_known = query.pre.to - query.pre.from >= nanoseconds_per_week &&
+                          query.post.to - query.post.from >= nanoseconds_per_week;
+    if (!query.volumes_known && query.design == ShiftDesign::calendar)
+      throw InvalidArgument(
+          "channel_shift: less than a week of data before the first or after the last adoption; "
+          "give the pre and post windows or use the event-time design");
+  }
+  if (query.design == ShiftDesign::event_time) {
+    query.pre_ns = weeks_ns(options.pre_weeks);
+    query.post_ns = weeks_ns(options.post_weeks);
+    query.pre_weeks = options.pre_weeks;
+    query.post_weeks = options.post_weeks;
+  } else {
+    query.pre_weeks = query.pre.weeks();
+    query.post_weeks = query.post.weeks();
   }
   query.contact_type = types_in(log, options.contact_kinds);
   query.assisted = channels_of_kind(log, ChannelKind::assisted);
@@ -192,35 +234,54 @@ inline ChannelShiftSummary summarise_channel_shift(const ChannelShiftQuery& quer
       continue;
     }
     const Timestamp adopted = query.adoption[c];
+    const Timestamp joined = events.time[0];
     ShiftGroup group;
-    if (events.time[0] >= query.pre.from)
-      group = ShiftGroup::joined_late;
-    else if (adopted != missing_time && adopted < query.pre.to)
-      group = ShiftGroup::adopted_early;
-    else if (adopted != missing_time && adopted <= query.post.from)
-      group = ShiftGroup::adopter;
-    else if (adopted == missing_time || adopted >= query.post.to)
-      group = ShiftGroup::control;
-    else
-      group = ShiftGroup::adopted_during_post;
+    Window pre = query.pre, post = query.post;  // this customer's comparison windows
+    if (query.design == ShiftDesign::calendar) {
+      if (joined >= query.pre.from)
+        group = ShiftGroup::joined_late;
+      else if (adopted != missing_time && adopted < query.pre.to)
+        group = ShiftGroup::adopted_early;
+      else if (adopted != missing_time && adopted <= query.post.from)
+        group = ShiftGroup::adopter;
+      else if (adopted == missing_time || adopted >= query.post.to)
+        group = ShiftGroup::control;
+      else
+        group = ShiftGroup::adopted_during_post;
+    } else {
+      const Timestamp anchor = adopted != missing_time ? adopted : query.pseudo_date(c);
+      pre = {anchor - query.pre_ns, anchor};
+      post = {anchor, anchor + query.post_ns};
+      if (joined >= pre.from)
+        group = ShiftGroup::joined_late;
+      else if (post.to > query.data_end)
+        group = ShiftGroup::censored;
+      else
+        group = adopted != missing_time ? ShiftGroup::adopter : ShiftGroup::control;
+    }
     summary.group[c - first] = static_cast<std::uint8_t>(group);
     ++summary.group_counts[static_cast<std::size_t>(group)];
-    double assisted_pre = 0, assisted_post = 0;
+    double assisted_pre = 0, assisted_post = 0, moved_base = 0;
+    const bool adopted_by_post = adopted != missing_time && adopted <= query.post.from;
     for (std::size_t e = 0; e < events.size(); ++e) {
       if (!query.contact_type[events.event_type[e]]) continue;
       const Timestamp t = events.time[e];
-      const bool pre = query.pre.contains(t), post = query.post.contains(t);
-      if (!pre && !post) continue;
       const ChannelId ch = events.channel[e];
-      if (query.assisted[ch]) {
-        (pre ? assisted_pre : assisted_post) += 1;
-        summary.volume[pre ? 0 : 1] += 1;
+      const bool assisted = query.assisted[ch] != 0;
+      if (assisted) {
+        assisted_pre += pre.contains(t);
+        assisted_post += post.contains(t);
+      }
+      // The aggregate decomposition always uses the calendar windows.
+      const bool volume_pre = query.pre.contains(t), volume_post = query.post.contains(t);
+      if (!volume_pre && !volume_post) continue;
+      if (assisted) {
+        summary.volume[volume_pre ? 0 : 1] += 1;
+        if (volume_post && adopted_by_post) moved_base += 1;
       } else if (query.self_service[ch]) {
-        summary.volume[pre ? 2 : 3] += 1;
+        summary.volume[volume_pre ? 2 : 3] += 1;
       }
     }
-    const bool adopted_by_post = adopted != missing_time && adopted <= query.post.from;
-    const double moved_base = adopted_by_post ? assisted_post : 0.0;
     summary.adopted_assisted_post += moved_base;
     const bool in_did = group == ShiftGroup::adopter || group == ShiftGroup::control;
     const std::size_t at = group == ShiftGroup::adopter ? 0 : 3;
@@ -248,11 +309,17 @@ inline ChannelShiftSummary summarise_channel_shift(const ChannelShiftQuery& quer
 
 /// The result of `channel_shift`. Rates are assisted contacts per customer-week.
 struct ChannelShiftResult {
-  Window pre;                                   ///< The pre window.
-  Window post;                                  ///< The post window.
-  std::uint64_t adopters = 0;                   ///< Treated customers.
-  std::uint64_t controls = 0;                   ///< Comparable non-adopters.
-  std::array<std::uint64_t, 6> group_counts{};  ///< Customers per `ShiftGroup`.
+  ShiftDesign design = ShiftDesign::event_time;  ///< The design used.
+  /// The calendar pre window (the comparison window of the calendar design, and the
+  /// decomposition's in both).
+  Window pre;
+  Window post;                      ///< The calendar post window.
+  double pre_weeks = 0;             ///< Length of the comparison pre window.
+  double post_weeks = 0;            ///< Length of the comparison post window.
+  bool decomposition_known = true;  ///< Whether the calendar windows exist in the data.
+  std::uint64_t adopters = 0;       ///< Treated customers.
+  std::uint64_t controls = 0;       ///< Comparable non-adopters.
+  std::array<std::uint64_t, shift_group_count> group_counts{};  ///< Customers per `ShiftGroup`.
   double adopter_pre_rate = 0;   ///< Adopters' assisted contacts per customer-week, pre.
   double adopter_post_rate = 0;  ///< Same, post.
   double control_pre_rate = 0;   ///< Controls' rate, pre.
@@ -282,14 +349,15 @@ struct ChannelShiftResult {
 namespace detail {
 /// Effect, rate difference and substitution from the 7 sums of a summary or replicate.
 inline std::array<double, 3> shift_estimates(const double* sums, double adopted_post,
-                                             double pre_weeks, double post_weeks) {
+                                             double pre_weeks, double post_weeks,
+                                             double volume_post_weeks) {
   const double ratio_adopters = ratio(sums[2], sums[1]);
   const double ratio_controls = ratio(sums[5], sums[4]);
   const double effect = 1 - ratio(ratio_adopters, ratio_controls);
   const double difference =
       (ratio(sums[2], sums[0] * post_weeks) - ratio(sums[1], sums[0] * pre_weeks)) -
       (ratio(sums[5], sums[3] * post_weeks) - ratio(sums[4], sums[3] * pre_weeks));
-  const double substitution = adopted_post / post_weeks * ratio(effect, 1 - effect);
+  const double substitution = adopted_post / volume_post_weeks * ratio(effect, 1 - effect);
   return {effect, difference, substitution};
 }
 }  // namespace detail
@@ -298,56 +366,74 @@ inline std::array<double, 3> shift_estimates(const double* sums, double adopted_
 inline ChannelShiftResult finish_channel_shift(ChannelShiftSummary&& summary,
                                                const ChannelShiftQuery& query) {
   ChannelShiftResult result;
+  result.design = query.design;
   result.pre = query.pre;
   result.post = query.post;
+  result.pre_weeks = query.pre_weeks;
+  result.post_weeks = query.post_weeks;
+  result.decomposition_known = query.volumes_known;
   result.bootstrap = query.bootstrap;
   result.group_counts = summary.group_counts;
   result.adopters = summary.group_counts[static_cast<std::size_t>(ShiftGroup::adopter)];
   result.controls = summary.group_counts[static_cast<std::size_t>(ShiftGroup::control)];
-  const double pre_weeks = query.pre.weeks(), post_weeks = query.post.weeks();
+  const double pre_weeks = query.pre_weeks, post_weeks = query.post_weeks;
+  const double volume_pre_weeks = query.pre.weeks(), volume_post_weeks = query.post.weeks();
   const auto& s = summary.sums;
   result.adopter_pre_rate = ratio(s[1], s[0] * pre_weeks);
   result.adopter_post_rate = ratio(s[2], s[0] * post_weeks);
   result.control_pre_rate = ratio(s[4], s[3] * pre_weeks);
   result.control_post_rate = ratio(s[5], s[3] * post_weeks);
-  const auto point =
-      detail::shift_estimates(s.data(), summary.adopted_assisted_post, pre_weeks, post_weeks);
-  result.assisted_pre_weekly = summary.volume[0] / pre_weeks;
-  result.assisted_post_weekly = summary.volume[1] / post_weeks;
-  result.digital_pre_weekly = summary.volume[2] / pre_weeks;
-  result.digital_post_weekly = summary.volume[3] / post_weeks;
+  const auto point = detail::shift_estimates(s.data(), summary.adopted_assisted_post, pre_weeks,
+                                             post_weeks, volume_post_weeks);
+  const double unknown = query.volumes_known ? 1.0 : std::nan("");
+  result.assisted_pre_weekly = unknown * summary.volume[0] / volume_pre_weeks;
+  result.assisted_post_weekly = unknown * summary.volume[1] / volume_post_weeks;
+  result.digital_pre_weekly = unknown * summary.volume[2] / volume_pre_weeks;
+  result.digital_post_weekly = unknown * summary.volume[3] / volume_post_weeks;
   const double digital_growth = result.digital_post_weekly - result.digital_pre_weekly;
   std::vector<double> effects, differences, substitutions, new_demand;
   for (std::uint32_t b = 0; b < query.bootstrap.replicates; ++b) {
     const double* row = summary.replicates.data() + std::size_t{b} * shift_replicate_width;
-    const auto replicate = detail::shift_estimates(row, row[6], pre_weeks, post_weeks);
+    const auto replicate =
+        detail::shift_estimates(row, row[6], pre_weeks, post_weeks, volume_post_weeks);
     effects.push_back(replicate[0]);
     differences.push_back(replicate[1]);
-    substitutions.push_back(replicate[2]);
+    substitutions.push_back(unknown * replicate[2]);
     new_demand.push_back(digital_growth - replicate[2]);
   }
   const double confidence = query.bootstrap.confidence;
   result.effect = estimate_from(point[0], std::move(effects), confidence);
   result.rate_difference = estimate_from(point[1], std::move(differences), confidence);
-  result.substitution_weekly = estimate_from(point[2], std::move(substitutions), confidence);
+  result.substitution_weekly =
+      estimate_from(unknown * point[2], std::move(substitutions), confidence);
   result.new_demand_weekly =
       estimate_from(digital_growth - point[2], std::move(new_demand), confidence);
   result.substitution_share = ratio(point[2], digital_growth);
   result.group = std::move(summary.group);
   result.adoption_time.assign(query.adoption.begin(), query.adoption.end());
   result.used.push_back(
+      query.design == ShiftDesign::event_time
+          ? "design: event time; each adopter's weeks before and after adoption against "
+            "never-adopters at pseudo adoption dates drawn from the adopters'"
+          : "design: calendar; one pre and one post window for everyone");
+  result.used.push_back(
       "events: contacts of the contact kinds in assisted vs self-service channels");
+  if (!query.volumes_known)
+    result.used.push_back(
+        "decomposition: unknown (no week of data before the first or after "
+        "the last adoption)");
   result.used.push_back("bootstrap: " + std::to_string(query.bootstrap.replicates) +
                         " Poisson customer-level replicates, seed " +
                         std::to_string(query.bootstrap.seed));
   return result;
 }
 
-/// Difference-in-differences of assisted contacts before and after digital adoption, adopters
-/// against comparable non-adopters (observed throughout, not adopted by the post window's
-/// end), with seeded bootstrap intervals; and the aggregate decomposition of digital growth
-/// into substitution (assisted work moved) and new demand. `adoption` (optional, one time per
-/// customer, `missing_time` = never) replaces the adoption rule of `options`.
+/// Difference-in-differences of assisted contacts before and after each customer's digital
+/// adoption, adopters against comparable non-adopters (observed throughout; in the event-time
+/// design never-adopters at pseudo adoption dates), with seeded bootstrap intervals; and the
+/// aggregate decomposition of digital growth into substitution (assisted work moved) and new
+/// demand. `adoption` (optional, one time per customer, `missing_time` = never) replaces the
+/// adoption rule of `options`.
 inline ChannelShiftResult channel_shift(const EventLog& log,
                                         const ChannelShiftOptions& options = {},
                                         std::span<const Timestamp> adoption = {}) {
