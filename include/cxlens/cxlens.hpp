@@ -1,8 +1,10 @@
 // cxlens: the whole library in one include.
 #pragma once
 
+#include "cxlens/engage/outreach.hpp"
 #include "cxlens/error.hpp"
 #include "cxlens/identity/identity.hpp"
+#include "cxlens/insight/insight.hpp"
 #include "cxlens/journey/journey.hpp"
 #include "cxlens/model/channel.hpp"
 #include "cxlens/model/contact_point.hpp"
