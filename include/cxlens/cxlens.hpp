@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cxlens/error.hpp"
+#include "cxlens/journey/journey.hpp"
 #include "cxlens/model/channel.hpp"
 #include "cxlens/model/contact_point.hpp"
 #include "cxlens/model/event_type.hpp"

@@ -8,10 +8,12 @@ namespace cxlens::python {
 
 void bind_sim(py::module_& m);
 void bind_retention(py::module_& m);
+void bind_journey(py::module_& m);
 
 void bind_optional_areas(py::module_& m) {
   bind_sim(m);
   bind_retention(m);
+  bind_journey(m);
 }
 
 }  // namespace cxlens::python

@@ -714,6 +714,19 @@ TEST_SUITE("retention") {
           rt::probability_alive(bg, s.frequency, s.recency, s.T, many));
     CHECK(rt::conditional_expected_purchases(pnbd, 39, s.frequency, s.recency, s.T, one) ==
           rt::conditional_expected_purchases(pnbd, 39, s.frequency, s.recency, s.T, many));
+    // Vectorized expectations (series coefficients shared per frequency) equal the scalar ones
+    // bit for bit.
+    const rt::MbgNbdParameters mbg{0.525, 6.183, 0.891, 1.614};
+    for (double t : {1.0, 39.0, 520.0}) {
+      const auto bg_cond = rt::conditional_expected_purchases(bg, t, s.frequency, s.recency, s.T);
+      const auto mbg_cond = rt::conditional_expected_purchases(mbg, t, s.frequency, s.recency, s.T);
+      for (std::size_t i = 0; i < s.size(); i += 7) {
+        CHECK(bg_cond[i] ==
+              rt::conditional_expected_purchases(bg, t, s.frequency[i], s.recency[i], s.T[i]));
+        CHECK(mbg_cond[i] ==
+              rt::conditional_expected_purchases(mbg, t, s.frequency[i], s.recency[i], s.T[i]));
+      }
+    }
     const auto alive = rt::probability_alive(pnbd, s.frequency, s.recency, s.T, many);
     for (std::size_t i = 0; i < s.size(); i += 97) {
       CHECK(alive[i] == rt::probability_alive(pnbd, s.frequency[i], s.recency[i], s.T[i]));

@@ -256,27 +256,23 @@ std::vector<double> customer_lifetime_value(
     discount[static_cast<std::size_t>(k - 1)] =
         std::pow(1.0 + monthly_discount_rate, static_cast<double>(k));
   }
-  // One scratch buffer per thread.
-  auto scratch = []() -> std::vector<double>& {
-    thread_local std::vector<double> buffer;
-    return buffer;
-  };
   std::vector<double> out(frequency.size());
-  detail::for_each_customer(out.size(), options, [&](std::size_t i) {
-    detail::check_customer(frequency[i], recency[i], T[i], i);
-    // P(alive) once per customer; the expectations if alive at all month ends together.
-    const double alive = probability_alive(transactions, frequency[i], recency[i], T[i]);
-    std::vector<double>& expected = scratch();
-    expected.resize(static_cast<std::size_t>(months));
-    expected_purchases_if_alive(transactions, horizons, frequency[i], T[i], expected);
-    double clv = 0.0, previous = 0.0;
-    for (int k = 1; k <= months; ++k) {
-      const double cumulative = alive * expected[static_cast<std::size_t>(k - 1)];
-      clv += spend_per_purchase[i] * (cumulative - previous) /
-             discount[static_cast<std::size_t>(k - 1)];
-      previous = cumulative;
+  parallel_blocks(out.size(), options, [&](std::size_t begin, std::size_t end) {
+    detail::HypergeometricCache cache;  // shared by customers with the same frequency
+    std::vector<double> expected(horizons.size());
+    for (std::size_t i = begin; i < end; ++i) {
+      detail::check_customer(frequency[i], recency[i], T[i], i);
+      // P(alive) once per customer; the expectations if alive at all month ends together.
+      const double alive = probability_alive(transactions, frequency[i], recency[i], T[i]);
+      expected_purchases_if_alive(transactions, horizons, frequency[i], T[i], expected, &cache);
+      double clv = 0.0, previous = 0.0;
+      for (std::size_t k = 0; k < horizons.size(); ++k) {
+        const double cumulative = alive * expected[k];
+        clv += spend_per_purchase[i] * (cumulative - previous) / discount[k];
+        previous = cumulative;
+      }
+      out[i] = clv;
     }
-    out[i] = clv;
   });
   return out;
 }

@@ -51,6 +51,36 @@ T pareto_log_a0_term(const T& r, const T& alpha, const T& s, const T& beta, doub
   return log_hyp2f1_a_ap1(rsx, c, diff / m_t) - rsx * log(m_t);
 }
 
+/// sum_k c_k z^k by Horner's rule (c_0 first in `c`).
+inline double polynomial(const std::vector<double>& c, double z) {
+  double p = c.back();
+  for (std::size_t j = c.size() - 1; j-- > 0;)
+    p = p * z + c[j];
+  return p;
+}
+
+/// sum_k c_k z^k for dual coefficients and argument, by Horner's rule on the value, on the
+/// derivative in z, and on the coefficients' gradients separately (six multiply-adds per term
+/// rather than a dual product): the result's gradient is sum_k grad(c_k) z^k + p'(z) grad(z).
+template <int N>
+Dual<N> polynomial(const std::vector<Dual<N>>& c, const Dual<N>& z) {
+  const double zv = z.value;
+  double p = c.back().value, dp = 0.0;
+  std::array<double, N> g = c.back().gradient;
+  for (std::size_t j = c.size() - 1; j-- > 0;) {
+    dp = dp * zv + p;
+    p = p * zv + c[j].value;
+    CXLENS_RETENTION_UNROLL
+    for (int i = 0; i < N; ++i)
+      g[i] = g[i] * zv + c[j].gradient[i];
+  }
+  Dual<N> out(p);
+  CXLENS_RETENTION_UNROLL
+  for (int i = 0; i < N; ++i)
+    out.gradient[i] = g[i] + dp * z.gradient[i];
+  return out;
+}
+
 /// pareto_log_a0_term for many (x, t) pairs at once: `pairs` holds (index into `frequencies`,
 /// index into `times`), grouped by frequency. The hypergeometric function is evaluated through
 /// Euler's transformation as (1-z)^(1-c) G(z) with G(z) = sum_k g_k z^k, g_0 = 1,
@@ -99,10 +129,7 @@ void pareto_log_a0_terms(const T& r, const T& alpha, const T& s, const T& beta,
       const T z = diff / m_t;
       T log_f;
       if (value_of(z) <= kSeriesLimit) {
-        T g = coefficients.back();
-        for (int j = terms - 1; j >= 0; --j)
-          g = g * z + coefficients[static_cast<std::size_t>(j)];
-        log_f = (1.0 - c) * log1p(-z) + log(g);
+        log_f = (1.0 - c) * log1p(-z) + log(polynomial(coefficients, z));
       } else {
         log_f = log_hyp2f1_a_ap1(rsx, c, z);
       }
@@ -254,7 +281,8 @@ inline double probability_alive(const ParetoNbdParameters& p, double x, double t
 /// Expected repeat purchases in the next t_j, for each j, of a Pareto/NBD customer with history
 /// (x, T) who is alive now: (r+x)(beta+T)/((alpha+T)(s-1)) [1 - ((beta+T)/(beta+T+t))^(s-1)].
 inline void expected_purchases_if_alive(const ParetoNbdParameters& p, std::span<const double> t,
-                                        double x, double T, std::span<double> out) {
+                                        double x, double T, std::span<double> out,
+                                        detail::HypergeometricCache* /*unused*/ = nullptr) {
   for (std::size_t j = 0; j < t.size(); ++j) {
     const double L = std::log1p(t[j] / (p.beta + T));
     out[j] = t[j] == 0 ? 0.0

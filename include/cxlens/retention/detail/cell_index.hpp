@@ -31,8 +31,9 @@ struct CellIndex {
   /// Per cell: position of its (frequency, age) pair.
   std::vector<std::uint32_t> frequency_age_of;
 
-  /// Indexes `cells`.
-  explicit CellIndex(const std::vector<RfmCell>& cells) {
+  /// Indexes `cells`; the (frequency, recency) and (frequency, age) pairs only when `with_pairs`
+  /// (Pareto/NBD needs them, the BG/NBD family does not).
+  explicit CellIndex(const std::vector<RfmCell>& cells, bool with_pairs = true) {
     auto distinct = [&](auto field) {
       std::vector<double> v;
       v.reserve(cells.size());
@@ -77,8 +78,10 @@ struct CellIndex {
             std::lower_bound(sorted.begin(), sorted.end(), keys[i]) - sorted.begin());
       }
     };
-    pairs(fr_keys, frequency_recency, frequency_recency_of);
-    pairs(fa_keys, frequency_age, frequency_age_of);
+    if (with_pairs) {
+      pairs(fr_keys, frequency_recency, frequency_recency_of);
+      pairs(fa_keys, frequency_age, frequency_age_of);
+    }
   }
 };
 

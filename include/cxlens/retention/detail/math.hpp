@@ -8,7 +8,10 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <map>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "cxlens/error.hpp"
 
@@ -354,24 +357,91 @@ T log_hyp2f1_a_ap1(const T& a, const T& b, const T& z) {
       "retention: continued fraction for the Pareto/NBD hypergeometric term did not converge");
 }
 
-/// 2F1(A, B; C; z) - 1 by its power series, for real A, B, C (C not a non-positive integer) and
-/// 0 <= z < 1. Subtracting the leading 1 exactly keeps full relative precision for small z, which
-/// the BG/NBD and MBG/NBD expectations need when the horizon t is short. Throws ConvergenceError if
-/// the series needs more than kMaxSeriesTerms terms (z within about 1e-5 of 1, i.e. a horizon tens
-/// of thousands of times the customer's age).
+/// Coefficients of the power series of 2F1(A, B; C; z) - 1: element k is the coefficient of
+/// z^(k+1), (A)_(k+1) (B)_(k+1) / ((C)_(k+1) (k+1)!), built by the ratio recurrence. This one
+/// computes them on the fly for a single sequential pass (no storage).
+class StreamingHypergeometricCoefficients {
+ public:
+  /// Coefficients of 2F1(A, B; C; .).
+  StreamingHypergeometricCoefficients(double A, double B, double C) : A_(A), B_(B), C_(C) {}
+  /// Coefficient k; must be called for k = 0, 1, 2, ... in order.
+  double operator[](int k) {
+    value_ *= (A_ + k) * (B_ + k) / ((C_ + k) * (k + 1.0));
+    return value_;
+  }
+  /// A, B and C.
+  double A() const { return A_; }
+  double B() const { return B_; }
+  double C() const { return C_; }
+
+ private:
+  double A_, B_, C_;
+  double value_ = 1.0;
+};
+
+/// The same coefficients, stored and extended on demand, so that many evaluations with the same
+/// (A, B, C) (customers with the same frequency) compute each coefficient once. Values are
+/// bit-identical to StreamingHypergeometricCoefficients'.
+class CachedHypergeometricCoefficients {
+ public:
+  /// Coefficients of 2F1(A, B; C; .).
+  CachedHypergeometricCoefficients(double A, double B, double C) : A_(A), B_(B), C_(C) {}
+  /// Coefficient k (any order).
+  double operator[](int k) {
+    while (static_cast<int>(values_.size()) <= k) {
+      const int j = static_cast<int>(values_.size());
+      const double previous = values_.empty() ? 1.0 : values_.back();
+      values_.push_back(previous * ((A_ + j) * (B_ + j) / ((C_ + j) * (j + 1.0))));
+    }
+    return values_[static_cast<std::size_t>(k)];
+  }
+  /// A, B and C.
+  double A() const { return A_; }
+  double B() const { return B_; }
+  double C() const { return C_; }
+
+ private:
+  double A_, B_, C_;
+  std::vector<double> values_;
+};
+
+/// Stored series coefficients per (A, B, C), for scoring many customers: customers with the same
+/// frequency share them. One cache per thread (not thread-safe).
+class HypergeometricCache {
+ public:
+  /// The coefficients of 2F1(A, B; C; .), created on first use.
+  CachedHypergeometricCoefficients& get(double A, double B, double C) {
+    const auto key = std::make_tuple(A, B, C);
+    auto it = entries_.find(key);
+    if (it == entries_.end())
+      it = entries_.emplace(key, CachedHypergeometricCoefficients(A, B, C)).first;
+    return it->second;
+  }
+
+ private:
+  std::map<std::tuple<double, double, double>, CachedHypergeometricCoefficients> entries_;
+};
+
+/// 2F1(A, B; C; z) - 1 by its power series with the given coefficients, for real A, B, C (C not
+/// a non-positive integer) and 0 <= z < 1. Subtracting the leading 1 exactly keeps full relative
+/// precision for small z, which the BG/NBD and MBG/NBD expectations need when the horizon t is
+/// short. Throws ConvergenceError if the series needs more than kMaxSeriesTerms terms (z within
+/// about 1e-5 of 1, i.e. a horizon tens of thousands of times the customer's age).
 ///
 /// When `largest_term` is given it receives the largest |term| met: largest_term / |sum| much
 /// above 1 means the terms cancelled and the sum lost that many digits.
-inline double hyp2f1_minus_one(double A, double B, double C, double z,
-                               double* largest_term = nullptr) {
+template <class Coefficients>
+double hyp2f1_minus_one_with(Coefficients& coefficients, double z, double* largest_term = nullptr) {
   if (!(z >= 0.0 && z < 1.0)) {
     throw InvalidArgument("retention: hypergeometric argument outside [0, 1)");
   }
-  double term = 1.0;
+  const double A = coefficients.A(), B = coefficients.B(), C = coefficients.C();
+  double power = 1.0;
   double sum = 0.0;
   double largest = 0.0;
   for (int k = 0; k < kMaxSeriesTerms; ++k) {
-    term *= (A + k) * (B + k) / ((C + k) * (k + 1.0)) * z;
+    power *= z;
+    const double term = coefficients[k] * power;
     sum += term;
     largest = std::max(largest, std::fabs(term));
     if (largest_term) *largest_term = largest;
@@ -394,6 +464,13 @@ inline double hyp2f1_minus_one(double A, double B, double C, double z,
   throw ConvergenceError(
       "retention: hypergeometric series did not converge (prediction horizon too long relative to "
       "the customer's age)");
+}
+
+/// 2F1(A, B; C; z) - 1 by its power series (see hyp2f1_minus_one_with).
+inline double hyp2f1_minus_one(double A, double B, double C, double z,
+                               double* largest_term = nullptr) {
+  StreamingHypergeometricCoefficients coefficients(A, B, C);
+  return hyp2f1_minus_one_with(coefficients, z, largest_term);
 }
 
 /// Continued fraction of the regularized incomplete beta function (modified Lentz).
