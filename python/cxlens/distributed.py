@@ -544,3 +544,37 @@ def score_frame(rfm: pd.DataFrame, model: Any, *, spend: GammaGamma | None = Non
                                                    discount_rate=discount_rate, freq=freq,
                                                    threads=threads)
     return out
+
+
+# ---- data-lake layout helper -----------------------------------------------------------------
+
+def write_event_partitions(frame: pd.DataFrame, folder: Any, *, time: str = "time",
+                           freq: str = "W", rows_per_file: int | None = None) -> list[str]:
+    """Writes events as a folder of Parquet files, one per UTC ``freq`` period in time order
+    (``events-00000.parquet`` ...), the layout of a date-partitioned data lake, so a
+    customer's events sit in many files. Needs pyarrow. Returns the file paths written.
+    ``rows_per_file`` further cuts a period's rows into several files."""
+    from pathlib import Path
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    ns = utc_ns(frame[time], time)
+    period = period_ordinals(ns, freq)
+    order = np.argsort(ns, kind="stable")
+    frame = frame.iloc[order]
+    period = period[order]
+    cuts = np.flatnonzero(np.diff(period)) + 1
+    starts = np.concatenate([[0], cuts]) if len(frame) else np.array([], dtype=np.int64)
+    ends = np.concatenate([cuts, [len(frame)]]) if len(frame) else np.array([], dtype=np.int64)
+    paths: list[str] = []
+    for begin, end in zip(starts, ends):
+        step = rows_per_file or (end - begin)
+        for first in range(begin, end, max(step, 1)):
+            chunk = frame.iloc[first:min(end, first + step)]
+            path = out / f"events-{len(paths):05d}.parquet"
+            pq.write_table(pa.Table.from_pandas(chunk, preserve_index=False), path)
+            paths.append(str(path))
+    return paths
