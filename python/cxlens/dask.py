@@ -72,8 +72,10 @@ def _states(ddf: Any, spec: TransactionSpec, key_kind: str, freq: str, end: int 
         return _d.customer_states(frame, spec, freq=freq, observation_period_end=end,
                                   granularity=granularity, key_kind=key_kind, partition=number)
 
-    return ddf[spec.columns()].map_partitions(states, meta=_d.empty_states(key_kind),
-                                              enforce_metadata=False)
+    # `required_columns` lets Dask read only these columns from Parquet; the selection happens
+    # inside the task so a partition lacking one gets a typed error naming it.
+    return ddf.map_partitions(states, meta=_d.empty_states(key_kind), enforce_metadata=False,
+                              required_columns=spec.columns())
 
 
 def _merged_states(ddf: Any, spec: TransactionSpec, key_kind: str, *, freq: str,

@@ -270,20 +270,24 @@ def _canonical_states(states: pd.DataFrame, kind: str) -> pd.DataFrame:
 
 
 def merge_customer_states(states: pd.DataFrame | Sequence[pd.DataFrame]) -> pd.DataFrame:
-    """Merges keyed states so each customer has one row, exactly.
+    """Merges keyed states exactly, in any order and grouping.
 
-    States of one customer are ordered by (first, last) period; each must start at or after
-    the latest period seen before it. A state that starts exactly at that period shares it
-    (the period is counted once and its values add up); one that starts earlier interleaves,
-    which cannot be merged exactly from compact states, and raises
-    :class:`cxlens.InvalidArgument` (use ``granularity="period"``). The result does not depend
-    on the order or grouping of the inputs (counts and periods exactly; value sums up to
-    floating-point rounding).
+    A state row is one stretch of a customer's purchase periods: first and last period, the
+    number of distinct periods in it, the value in its first and last period, and its total.
+    A customer's rows are ordered by (first, last); a row that starts exactly where the
+    stretches before it end shares that period and is joined to them (the period counted once,
+    its values added); a row that starts after it stays a separate stretch (its periods simply
+    add); a row that starts before it interleaves, which compact states cannot merge exactly,
+    and raises :class:`cxlens.InvalidArgument` (use ``granularity="period"``). The result is
+    the same set of stretches whatever the order or grouping of the inputs (counts exactly,
+    values up to floating-point rounding); :func:`rfm_from_states` reads a customer's
+    stretches as one RFM row.
     """
     if not isinstance(states, pd.DataFrame):
-        parts = [s for s in states if len(s)]
+        listed = list(states)
+        parts = [s for s in listed if len(s)]
         if not parts:
-            return next(iter(states), empty_states()).iloc[:0]
+            return (listed[0] if listed else empty_states()).iloc[:0].reset_index(drop=True)
         states = pd.concat(parts, ignore_index=True)
     if len(states) == 0:
         return states.reset_index(drop=True)
@@ -296,50 +300,66 @@ def merge_customer_states(states: pd.DataFrame | Sequence[pd.DataFrame]) -> pd.D
     last = s["last"].to_numpy(dtype=np.int64)
     new_customer = np.ones(len(s), dtype=bool)
     new_customer[1:] = customer[1:] != customer[:-1]
-    # Latest period seen before each row, within its customer.
-    group = np.cumsum(new_customer) - 1
-    running = pd.Series(last).groupby(group).cummax().to_numpy()
+    # Latest period of the customer's rows before each row.
+    by_customer = np.cumsum(new_customer) - 1
+    running = pd.Series(last).groupby(by_customer).cummax().to_numpy()
     previous = np.empty(len(s), dtype=np.int64)
-    previous[0] = np.iinfo(np.int64).min
     previous[1:] = running[:-1]
     previous[new_customer] = np.iinfo(np.int64).min
-    if np.any(first < previous):
-        count = int(pd.Series(first < previous).groupby(group).any().sum())
+    interleaved = first < previous
+    if interleaved.any():
+        count = int(pd.Series(interleaved).groupby(by_customer).any().sum())
         raise InvalidArgument(
             f"the purchase periods of {count} customer(s) interleave across partitions, so "
             "compact states cannot count their distinct periods exactly: summarise with "
             "granularity='period' (or partition the data by date or by customer)")
-    shared = (first == previous).astype(np.int64)
-    g = pd.Series(group)
-    min_first = g.map(pd.Series(first).groupby(group).min()).to_numpy()
-    max_last = g.map(pd.Series(last).groupby(group).max()).to_numpy()
-    first_value = np.where(first == min_first, s["first_value"].to_numpy(), 0.0)
-    last_value = np.where(last == max_last, s["last_value"].to_numpy(), 0.0)
-    frame = pd.DataFrame({"group": group, "periods": s["periods"].to_numpy() - shared,
-                          "first_value": first_value, "last_value": last_value,
-                          "value": s["value"].to_numpy()})
-    sums = frame.groupby("group", sort=True).sum()
-    heads = np.flatnonzero(new_customer)
-    out = pd.DataFrame({
+    shared = first == previous
+    stretch = np.cumsum(~shared) - 1  # rows joined into one stretch share an id
+    g = pd.Series(stretch)
+    stretch_first = g.map(pd.Series(first).groupby(stretch).min()).to_numpy()
+    stretch_last = g.map(pd.Series(last).groupby(stretch).max()).to_numpy()
+    frame = pd.DataFrame({
+        "stretch": stretch,
+        "periods": s["periods"].to_numpy(dtype=np.int64) - shared.astype(np.int64),
+        "first_value": np.where(first == stretch_first, s["first_value"].to_numpy(), 0.0),
+        "last_value": np.where(last == stretch_last, s["last_value"].to_numpy(), 0.0),
+        "value": s["value"].to_numpy(dtype=np.float64)})
+    sums = frame.groupby("stretch", sort=True).sum()
+    heads = np.flatnonzero(~shared)
+    return pd.DataFrame({
         "customer": customer[heads],
         "first": first[heads],
-        "last": pd.Series(last).groupby(group).max().to_numpy(),
+        "last": pd.Series(last).groupby(stretch).max().to_numpy(),
         "periods": sums["periods"].to_numpy(dtype=np.int64),
         "first_value": sums["first_value"].to_numpy(),
         "last_value": sums["last_value"].to_numpy(),
         "value": sums["value"].to_numpy(),
     })
-    return out
+
+
+def per_customer(states: pd.DataFrame) -> pd.DataFrame:
+    """One row per customer from merged states (its stretches joined: first of the first,
+    last of the last, periods and values added), sorted by customer."""
+    if len(states) == 0 or not states["customer"].duplicated().any():
+        return states.sort_values("customer", kind="stable").reset_index(drop=True)
+    s = states.sort_values(["customer", "first"], kind="stable")
+    by = s.groupby("customer", sort=True)
+    return pd.DataFrame({
+        "first": by["first"].first(), "last": by["last"].max(),
+        "periods": by["periods"].sum(), "first_value": by["first_value"].first(),
+        "last_value": by["last_value"].last(), "value": by["value"].sum(),
+    }).reset_index()
 
 
 def rfm_from_states(states: pd.DataFrame, observation_period_end: int, *,
                     freq_multiplier: float = 1, monetary: bool = False) -> pd.DataFrame:
-    """Per-customer frequency, recency, T (and monetary_value) from merged states, with the
+    """Per-customer frequency, recency, T (and monetary_value) from merged states (see
+    :func:`merge_customer_states`; a customer's stretches are joined first), with the
     definitions of lifetimes' ``summary_data_from_transaction_data`` (time in periods of
     ``freq`` divided by ``freq_multiplier``). Indexed by customer, sorted."""
     if (states["first"] > observation_period_end).any():
         raise InvalidArgument("customer states start after the observation period end")
-    ordered = states.sort_values("customer", kind="stable")
+    ordered = per_customer(states)
     frequency = (ordered["periods"].to_numpy() - 1).astype(np.float64)
     out = pd.DataFrame({
         "frequency": frequency,

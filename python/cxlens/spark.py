@@ -121,27 +121,17 @@ def _states_schema(key_kind: str) -> str:
 
 def _states(prepared: Any, spec: TransactionSpec, key_kind: str, freq: str, end: int | None,
             granularity: str) -> Any:
-    """Keyed states per Spark partition: period states per Arrow batch, merged once per
-    partition (exact whatever the row order inside the partition)."""
+    """Keyed states per Spark partition, computed once from all of its Arrow batches (so the
+    row order inside a partition does not matter)."""
 
     def states(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        parts = [_d.customer_states(batch, spec, freq=freq, observation_period_end=end,
-                                    granularity="period", key_kind=key_kind)
-                 for batch in batches]
-        parts = [p for p in parts if len(p)]
-        if not parts:
-            merged = _d.empty_states(key_kind)
-        elif granularity == "customer":
-            merged = _d.merge_customer_states(parts)
-        else:  # one state per customer and period: add up the batches' shares of a period
-            rows = pd.concat(parts, ignore_index=True)
-            totals = rows.groupby(["customer", "first"], sort=True)["value"].sum().reset_index()
-            p = totals["first"].to_numpy()
-            v = totals["value"].to_numpy()
-            merged = pd.DataFrame({"customer": totals["customer"].to_numpy(), "first": p,
-                                   "last": p, "periods": np.ones(len(p), dtype=np.int64),
-                                   "first_value": v, "last_value": v, "value": v})
-        yield merged
+        frames = [batch for batch in batches if len(batch)]
+        if not frames:
+            yield _d.empty_states(key_kind)
+            return
+        frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        yield _d.customer_states(frame, spec, freq=freq, observation_period_end=end,
+                                 granularity=granularity, key_kind=key_kind)
 
     return prepared.mapInPandas(states, schema=_states_schema(key_kind))
 
