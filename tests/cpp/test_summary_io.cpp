@@ -164,3 +164,80 @@ TEST_SUITE("summary_io") {
     CHECK(cells[1].weight == 2);
   }
 }
+
+// ------------------------------------------------------------------ journey summaries
+#include "cxlens/journey/journey.hpp"
+
+namespace {
+
+cxlens::EventLog journey_log(int customers, int first_customer) {
+  using namespace cxlens;
+  EventLog log;
+  log.add_channel({"web", ChannelKind::self_service, 0.1});
+  log.add_channel({"store", ChannelKind::assisted, std::nullopt});
+  log.add_channel({"email", ChannelKind::outbound, 0.01});
+  log.add_event_type({"digital_session", EventKind::digital_session});
+  log.add_event_type({"purchase", EventKind::purchase});
+  std::uint64_t state = 99 + static_cast<std::uint64_t>(first_customer);
+  const Timestamp start = make_timestamp(2024, 1, 1);
+  for (int c = first_customer; c < first_customer + customers; ++c) {
+    const int steps = 1 + static_cast<int>((state = state * 6364136223846793005ULL + 1) >> 61);
+    for (int s = 0; s < steps; ++s) {
+      state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+      Interaction event;
+      event.customer = log.add_customer(std::to_string(c));
+      event.time = start + static_cast<Timestamp>(s * 3600 + (state >> 54)) * nanoseconds_per_second;
+      event.channel = static_cast<ChannelId>(state >> 62 == 3 ? 0 : state >> 62);
+      event.event_type = log.event_type_id(s + 1 == steps ? "purchase" : "digital_session");
+      event.value = s + 1 == steps ? 10.0 : 0.0;
+      log.append(event);
+    }
+  }
+  log.finalize();
+  return log;
+}
+
+}  // namespace
+
+TEST_SUITE("summary_io") {
+  TEST_CASE("journey summaries: bytes round-trip, refuse other kinds, merge like the whole") {
+    namespace jr = cxlens::journey;
+    const auto left_log = journey_log(300, 0), right_log = journey_log(200, 300);
+    const auto left = jr::build_journeys(left_log), right = jr::build_journeys(right_log);
+    jr::DirectlyFollowsSummary dfg_left, dfg_right;
+    dfg_left.add(left);
+    dfg_right.add(right);
+    const std::string bytes = dfg_left.to_bytes();
+    const auto back = jr::DirectlyFollowsSummary::from_bytes(bytes);
+    CHECK(back.to_bytes() == bytes);
+    CHECK(back.journeys() == dfg_left.journeys());
+    CHECK_THROWS_AS(jr::VariantSummary::from_bytes(bytes), cxlens::InvalidArgument);
+    CHECK_THROWS_AS(cxlens::retention::RfmHistogram::from_bytes(bytes), cxlens::InvalidArgument);
+    CHECK_THROWS_AS(jr::DirectlyFollowsSummary::from_bytes(bytes.substr(0, bytes.size() - 3)),
+                    cxlens::InvalidArgument);
+    // Deserialized halves merge to what the originals merge to.
+    auto merged = jr::DirectlyFollowsSummary::from_bytes(dfg_right.to_bytes());
+    merged.merge(back);
+    jr::DirectlyFollowsSummary direct = dfg_right;
+    direct.merge(dfg_left);
+    CHECK(merged.to_bytes() == direct.to_bytes());
+    CHECK(merged.transitions() == dfg_left.transitions() + dfg_right.transitions());
+    const auto graph = jr::finish(merged);
+    CHECK(graph.journeys == dfg_left.journeys() + dfg_right.journeys());
+
+    jr::VariantSummary v_left, v_right;
+    v_left.add(left);
+    v_right.add(right);
+    const auto v_back = jr::VariantSummary::from_bytes(v_left.to_bytes());
+    CHECK(v_back.to_bytes() == v_left.to_bytes());
+    CHECK(v_back.size() == v_left.size());
+    auto v_merged = jr::VariantSummary::from_bytes(v_right.to_bytes());
+    v_merged.merge(v_back);
+    jr::VariantSummary v_direct = v_right;
+    v_direct.merge(v_left);
+    CHECK(v_merged.to_bytes() == v_direct.to_bytes());
+    CHECK(v_merged.journeys() == 500);
+    CHECK_THROWS_AS(jr::DirectlyFollowsSummary::from_bytes(v_left.to_bytes()),
+                    cxlens::InvalidArgument);
+  }
+}
