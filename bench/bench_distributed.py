@@ -45,7 +45,7 @@ def build_lake(folder: Path, customers: int, chunk: int, seed: int) -> dict:
     import cxlens
     from cxlens.distributed import write_event_partitions
 
-    meta = folder / "lake.json"
+    meta = folder.parent / f"{folder.name}.json"  # beside the lake: readers take every file in it
     if meta.exists():
         return json.loads(meta.read_text())
     folder.mkdir(parents=True, exist_ok=True)
