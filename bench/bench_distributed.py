@@ -229,14 +229,14 @@ def projection(lake: dict, single: dict | None, dask_run: dict, costs: dict,
         "",
         "Projection to 1B events / 100M customers (same per-event costs, weekly files):",
         "",
-        f"- map (read + states): {core_hours:.0f} core-hours, e.g. "
+        f"- map (read + states): {core_hours:.1f} core-hours, e.g. "
         f"{core_hours / 64 * 60:.0f} min on 64 cores; input {parquet_per_event * 1e9 / 1e9:.0f}"
         f" GB Parquet;",
         f"- shuffle: {state_rows / 1e6:.0f}M state rows, ~{state_bytes / 1e9:.0f} GB "
         f"(one row per customer and file; about a quarter of the events' bytes); monthly files "
         f"instead of weekly cut it further;",
         f"- memory per worker: its partition plus its share of the shuffle, e.g. 128 MB files "
-        f"and 200 buckets -> ~{state_bytes / 200 / 1e9:.1f} GB of states per bucket "
+        f"and 200 buckets -> ~{state_bytes / 200 / 1e6:.0f} MB of states per bucket "
         f"task;",
         f"- merge: summaries of ~{summary_mb:.0f} MB at most (RFM patterns grow far slower "
         f"than customers; the spend histogram has one pair per repeat buyer), a tree of fan-in "

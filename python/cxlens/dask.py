@@ -89,7 +89,10 @@ def _merged_states(ddf: Any, spec: TransactionSpec, key_kind: str, *, freq: str,
         end = states["last"].max()  # computed with everything else, from the same states
     if customers_split:
         # The shuffle by customer: one small row per customer and partition moves, not events.
-        states = states.shuffle(on="customer", npartitions=npartitions or ddf.npartitions,
+        # States are ~1/6 of the events' rows: fewer, larger buckets than input partitions
+        # (a shuffle's cost grows with inputs x outputs).
+        buckets = npartitions or max(1, -(-ddf.npartitions // 8))
+        states = states.shuffle(on="customer", npartitions=buckets,
                                 shuffle_method=shuffle_method)
     merged = states.map_partitions(_d.merge_customer_states, meta=_d.empty_states(key_kind),
                                    enforce_metadata=False)
