@@ -19,4 +19,5 @@
 #include "cxlens/store/csv.hpp"
 #include "cxlens/store/event_log.hpp"
 #include "cxlens/store/rejections.hpp"
+#include "cxlens/summary_io.hpp"
 #include "cxlens/version.hpp"

@@ -37,6 +37,7 @@ __all__ = [
     "MbgNbd",
     "ParetoNbd",
     "RfmHistogram",
+    "SpendHistogram",
     "rfm",
 ]
 
@@ -79,6 +80,9 @@ class RfmHistogram:
 
     def merge(self, other: "RfmHistogram") -> "RfmHistogram":
         """Adds another histogram's rows; returns self."""
+        if not isinstance(other, RfmHistogram):
+            raise _core.InvalidArgument("retention: an RfmHistogram merges only with another "
+                                        "RfmHistogram")
         self._native.merge(other._native)
         return self
 
@@ -100,6 +104,97 @@ class RfmHistogram:
     def to_frame(self) -> pd.DataFrame:
         """The distinct patterns and their weights, sorted."""
         return pd.DataFrame(self._native.cells())
+
+    def to_bytes(self) -> bytes:
+        """Compact versioned bytes (kind ``retention.rfm_histogram``): 32 bytes per distinct
+        pattern; equal histograms give equal bytes whatever order rows were added in."""
+        return self._native.to_bytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "RfmHistogram":
+        """The histogram :meth:`to_bytes` wrote. Bytes of another summary kind (another model)
+        or another format version raise :class:`cxlens.InvalidArgument`."""
+        histogram = cls.__new__(cls)
+        histogram._native = _native.RfmHistogram.from_bytes(bytes(data))
+        return histogram
+
+    def __reduce__(self):
+        return (RfmHistogram.from_bytes, (self.to_bytes(),))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RfmHistogram) and self.to_bytes() == other.to_bytes()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        kind = "discrete" if self.discrete else "continuous"
+        return (f"RfmHistogram({self.input_rows:,} rows, {self.unique_rows:,} patterns, "
+                f"{kind})")
+
+
+class SpendHistogram:
+    """Mergeable histogram of repeat buyers' (frequency, mean spend) pairs with weights: the
+    Gamma-Gamma model's input, built in chunks like :class:`RfmHistogram`.
+
+    ``add`` validates (frequency a positive whole number, monetary value positive; a bad row
+    raises :class:`cxlens.InvalidArgument` and adds nothing); :meth:`GammaGamma.fit` accepts
+    a histogram.
+    """
+
+    def __init__(self) -> None:
+        self._native = _native.SpendHistogram()
+
+    def add(self, frequency: Any, monetary_value: Any, weights: Any = None) -> "SpendHistogram":
+        """Adds repeat buyers; returns self."""
+        w = None if weights is None else _column(weights, "weights")
+        self._native.add(_column(frequency, "frequency"),
+                         _column(monetary_value, "monetary_value"), w)
+        return self
+
+    def merge(self, other: "SpendHistogram") -> "SpendHistogram":
+        """Adds another histogram's rows; returns self."""
+        if not isinstance(other, SpendHistogram):
+            raise _core.InvalidArgument("retention: a SpendHistogram merges only with another "
+                                        "SpendHistogram")
+        self._native.merge(other._native)
+        return self
+
+    @property
+    def unique_rows(self) -> int:
+        """Number of distinct (frequency, monetary value) pairs."""
+        return int(self._native.unique_rows)
+
+    @property
+    def input_rows(self) -> int:
+        """Number of rows added."""
+        return int(self._native.input_rows)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The distinct pairs and their weights, sorted."""
+        return pd.DataFrame(self._native.cells())
+
+    def to_bytes(self) -> bytes:
+        """Compact versioned bytes (kind ``retention.spend_histogram``)."""
+        return self._native.to_bytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "SpendHistogram":
+        """The histogram :meth:`to_bytes` wrote; other kinds or versions raise
+        :class:`cxlens.InvalidArgument`."""
+        histogram = cls.__new__(cls)
+        histogram._native = _native.SpendHistogram.from_bytes(bytes(data))
+        return histogram
+
+    def __reduce__(self):
+        return (SpendHistogram.from_bytes, (self.to_bytes(),))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SpendHistogram) and self.to_bytes() == other.to_bytes()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return f"SpendHistogram({self.input_rows:,} rows, {self.unique_rows:,} pairs)"
 
 
 class FitResult:
@@ -312,13 +407,23 @@ class GammaGamma:
     _names: ClassVar[tuple[str, ...]] = ("p", "q", "v")
 
     @classmethod
-    def fit(cls, frequency: Any, monetary_value: Any, weights: Any = None, *,
+    def fit(cls, frequency: Any, monetary_value: Any = None, weights: Any = None, *,
             penalizer: float = 0.0, initial_params: Sequence[float] | None = None,
             tolerance: float = 1e-7, max_iterations: int = 1000,
             strict: bool = False) -> "GammaGamma":
-        """Fits on repeat buyers (frequency > 0, monetary value > 0)."""
-        w = None if weights is None else _column(weights, "weights")
+        """Fits on repeat buyers (frequency > 0, monetary value > 0), given as columns or as a
+        :class:`SpendHistogram` (the first argument)."""
         initial = None if initial_params is None else [float(v) for v in initial_params]
+        if isinstance(frequency, SpendHistogram):
+            result = FitResult(
+                _native.fit_gamma_gamma_histogram(frequency._native, float(penalizer), initial,
+                                                  float(tolerance), int(max_iterations),
+                                                  bool(strict)))
+            return cls(result.params, result)
+        if monetary_value is None:
+            raise _core.InvalidArgument("retention: give frequency and monetary_value columns "
+                                        "or a SpendHistogram")
+        w = None if weights is None else _column(weights, "weights")
         result = FitResult(
             _native.fit_gamma_gamma(_column(frequency, "frequency"),
                                     _column(monetary_value, "monetary_value"), w,

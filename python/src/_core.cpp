@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace py = pybind11;
@@ -314,6 +315,34 @@ void bind_store(py::module_& m) {
   m.def("hash_identity_key64", &hash_identity_key64, py::arg("salt"), py::arg("key"),
         "The first 8 bytes of the salted hash as an unsigned integer.");
   m.def("parse_iso8601", &parse_iso8601, py::arg("text"));
+  m.def(
+      "summary_header",
+      [](const py::bytes& bytes) {
+        const SummaryHeader header = read_summary_header(std::string_view(bytes));
+        return py::make_tuple(header.kind, header.format_version);
+      },
+      py::arg("bytes"), "(kind, format version) of serialized summary bytes.");
+  m.def(
+      "wrap_summary",
+      [](const std::string& kind, std::uint32_t format_version, const py::bytes& payload) {
+        SummaryWriter out(kind, format_version);
+        std::string bytes = out.take();
+        bytes += std::string_view(payload);
+        return py::bytes(bytes);
+      },
+      py::arg("kind"), py::arg("format_version"), py::arg("payload"),
+      "Summary bytes: the versioned envelope of `kind`, then `payload`.");
+  m.def(
+      "unwrap_summary",
+      [](const py::bytes& bytes, const std::string& kind, std::uint32_t format_version) {
+        const std::string_view view = bytes;
+        SummaryReader in(view, kind, format_version);  // checks envelope, kind and version
+        std::size_t at = 0;
+        (void)detail::read_envelope(view, at);
+        return py::bytes(std::string(view.substr(at)));
+      },
+      py::arg("bytes"), py::arg("kind"), py::arg("format_version"),
+      "The payload of summary bytes; another kind or version raises InvalidArgument.");
 }
 
 }  // namespace cxlens::python
