@@ -1,0 +1,547 @@
+// cxlens survival: the Cox proportional-hazards model (Efron or Breslow ties, L2 penalty,
+// strata), fitted by Newton-Raphson with step halving, with lifelines' conventions.
+#pragma once
+
+#include <Eigen/Dense>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <numeric>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "cxlens/error.hpp"
+#include "cxlens/survival/concordance.hpp"
+#include "cxlens/survival/distributions.hpp"
+
+namespace cxlens::survival {
+
+/// How tied event times enter the partial likelihood.
+enum class Ties : std::uint8_t {
+  efron,    ///< Efron's approximation (lifelines' only method, R's default).
+  breslow,  ///< Breslow's approximation.
+};
+
+/// Options of `fit_cox`.
+struct CoxOptions {
+  Ties ties = Ties::efron;  ///< Tie handling.
+  /// L2 penalty with lifelines' convention: the fit maximises
+  /// `loglik(b) - n * penalizer * |b|^2 / 2` where `b` are the coefficients of the standardised
+  /// covariates and `n` the number of rows. Zero fits the plain partial likelihood.
+  double penalizer = 0.0;
+  double alpha = 0.05;       ///< Confidence intervals at level `1 - alpha`.
+  int max_iterations = 100;  ///< Newton iterations before giving up.
+  double tolerance = 1e-10;  ///< Converged when the Newton step (standardised scale) is smaller.
+  /// Largest standardised |coefficient| before the fit reports a monotone likelihood (perfect
+  /// separation) instead of drifting to infinity; only checked without a penalty.
+  double separation_limit = 20.0;
+};
+
+/// Input of `fit_cox`: one row per subject. Covariates are column-major (`rows * names.size()`
+/// doubles, column j at `covariates[j * rows]`).
+struct CoxData {
+  std::span<const double> durations;                   ///< Finite, >= 0.
+  std::span<const double> events;                      ///< 1 = event, 0 = censored.
+  std::span<const double> covariates;                  ///< Column-major covariate matrix.
+  std::vector<std::string> names;                      ///< One name per covariate column.
+  std::vector<std::span<const std::uint32_t>> strata;  ///< Optional strata columns (codes).
+  std::vector<std::string> strata_names;               ///< Names of the strata columns.
+};
+
+/// A fitted Cox model. Coefficients and their statistics are on the covariates' own scale; the
+/// fit itself runs on standardised covariates (`mean`, `scale`) as lifelines does, and the
+/// baseline hazard belongs to a subject at the mean covariates.
+struct CoxModel {
+  std::vector<std::string> names;  ///< Covariate names.
+  Eigen::VectorXd coef;            ///< Log hazard ratios.
+  Eigen::VectorXd se;              ///< Standard errors.
+  Eigen::VectorXd z;               ///< coef / se.
+  Eigen::VectorXd p;               ///< Two-sided p-values of z.
+  Eigen::VectorXd ci_lower;        ///< coef - z_{1-alpha/2} se.
+  Eigen::VectorXd ci_upper;        ///< coef + z_{1-alpha/2} se.
+  Eigen::MatrixXd variance;        ///< Covariance of coef (inverse of the observed information).
+  Eigen::VectorXd mean;            ///< Covariate means used for centring.
+  Eigen::VectorXd scale;           ///< Covariate standard deviations (ddof 1) used to standardise.
+  double log_likelihood = 0;       ///< Partial log-likelihood at the fit (minus the penalty).
+  double null_log_likelihood = 0;  ///< Partial log-likelihood with every coefficient 0.
+  double lr_statistic = 0;         ///< 2 (log_likelihood - null_log_likelihood).
+  double lr_df = 0;                ///< Degrees of freedom of the likelihood-ratio test.
+  double lr_p = 1;                 ///< Its chi-square p-value.
+  double concordance = 0;          ///< Harrell's C of the fitted partial hazards (per stratum).
+  double alpha = 0.05;             ///< Confidence level is 1 - alpha.
+  double penalizer = 0;            ///< Penalty used.
+  Ties ties = Ties::efron;         ///< Tie handling used.
+  int iterations = 0;              ///< Newton iterations taken.
+  bool converged = false;          ///< Whether the Newton step fell below the tolerance.
+  std::size_t rows = 0;            ///< Rows fitted.
+  std::size_t events = 0;          ///< Events among them.
+  std::vector<std::string> strata_names;  ///< Strata columns, empty when unstratified.
+  /// Code tuple of each stratum (one code per strata column), in ascending order.
+  std::vector<std::vector<std::uint32_t>> strata_levels;
+  std::vector<double> baseline_time;  ///< Distinct durations (all strata), ascending.
+  /// Breslow baseline hazard at each `baseline_time`, one vector per stratum.
+  std::vector<std::vector<double>> baseline_hazard;
+  /// Cumulative baseline hazard, one vector per stratum.
+  std::vector<std::vector<double>> baseline_cumulative_hazard;
+  std::vector<std::string> warnings;  ///< Reported handling of odd input (never data values).
+};
+
+/// The name of a ties method.
+constexpr const char* to_string(Ties ties) noexcept {
+  return ties == Ties::efron ? "efron" : "breslow";
+}
+
+namespace detail {
+
+/// Standardised covariates sorted by (stratum, duration descending), row-major.
+struct CoxWork {
+  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> z;
+  std::vector<double> time;
+  std::vector<std::uint8_t> event;
+  std::vector<std::size_t> stratum_begin;  ///< Row where each stratum starts, plus the end.
+  std::vector<std::uint32_t> original_row;
+};
+
+/// Log-likelihood, gradient and Hessian of the partial likelihood at `beta`.
+struct CoxEvaluation {
+  double loglik = 0;
+  Eigen::VectorXd gradient;
+  Eigen::MatrixXd hessian;
+};
+
+inline CoxEvaluation cox_evaluate(const CoxWork& work, const Eigen::VectorXd& beta, Ties ties) {
+  const auto n = static_cast<std::size_t>(work.z.rows());
+  const auto d = static_cast<std::size_t>(work.z.cols());
+  CoxEvaluation out;
+  out.gradient = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(d));
+  out.hessian = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(d));
+  std::vector<double> eta(n);
+  Eigen::Map<Eigen::VectorXd>(eta.data(), static_cast<Eigen::Index>(n)).noalias() = work.z * beta;
+  const double shift = n == 0 ? 0.0 : *std::max_element(eta.begin(), eta.end());
+  std::vector<double> s1(d), d1(d), s2(d * d), d2(d * d), zdead(d);
+  double* g = out.gradient.data();
+  double* h = out.hessian.data();  // column-major
+  for (std::size_t s = 0; s + 1 < work.stratum_begin.size(); ++s) {
+    double s0 = 0;
+    std::fill(s1.begin(), s1.end(), 0.0);
+    std::fill(s2.begin(), s2.end(), 0.0);
+    const std::size_t begin = work.stratum_begin[s], end = work.stratum_begin[s + 1];
+    for (std::size_t r = begin; r < end;) {
+      const double t = work.time[r];
+      double d0 = 0;
+      std::fill(d1.begin(), d1.end(), 0.0);
+      std::fill(d2.begin(), d2.end(), 0.0);
+      std::size_t dead = 0;
+      for (; r < end && work.time[r] == t; ++r) {
+        const double w = std::exp(eta[r] - shift);
+        const double* x = work.z.data() + r * d;
+        s0 += w;
+        for (std::size_t a = 0; a < d; ++a) {
+          const double wx = w * x[a];
+          s1[a] += wx;
+          for (std::size_t b = 0; b <= a; ++b)
+            s2[a * d + b] += wx * x[b];
+        }
+        if (work.event[r]) {
+          ++dead;
+          d0 += w;
+          out.loglik += eta[r];
+          for (std::size_t a = 0; a < d; ++a) {
+            const double wx = w * x[a];
+            d1[a] += wx;
+            g[a] += x[a];
+            for (std::size_t b = 0; b <= a; ++b)
+              d2[a * d + b] += wx * x[b];
+          }
+        }
+      }
+      if (dead == 0) continue;
+      const double m = static_cast<double>(dead);
+      // Sums over the tie correction l = 0..m-1 (Efron) or l = 0 taken m times (Breslow):
+      // den_l = s0 - f_l d0, f_l = l/m. Everything below is a combination of these.
+      double inv = 0, f_inv = 0, inv2 = 0, f_inv2 = 0, ff_inv2 = 0;
+      if (ties == Ties::breslow) {
+        out.loglik -= m * (std::log(s0) + shift);
+        inv = m / s0;
+        inv2 = m / (s0 * s0);
+      } else {
+        for (std::size_t l = 0; l < dead; ++l) {
+          const double f = static_cast<double>(l) / m;
+          const double den = s0 - f * d0;
+          out.loglik -= std::log(den) + shift;
+          inv += 1 / den;
+          f_inv += f / den;
+          inv2 += 1 / (den * den);
+          f_inv2 += f / (den * den);
+          ff_inv2 += f * f / (den * den);
+        }
+      }
+      for (std::size_t a = 0; a < d; ++a) {
+        g[a] -= s1[a] * inv - d1[a] * f_inv;
+        for (std::size_t b = 0; b <= a; ++b) {
+          const double second = s2[a * d + b] * inv - d2[a * d + b] * f_inv;
+          const double outer = s1[a] * s1[b] * inv2 - (s1[a] * d1[b] + d1[a] * s1[b]) * f_inv2 +
+                               d1[a] * d1[b] * ff_inv2;
+          h[b * d + a] -= second - outer;
+        }
+      }
+    }
+  }
+  // The lower triangle (row a >= column b, at h[b * d + a]) is filled; mirror it up.
+  for (std::size_t b = 0; b < d; ++b)
+    for (std::size_t a = b + 1; a < d; ++a)
+      h[a * d + b] = h[b * d + a];
+  return out;
+}
+
+inline std::string quoted_list(const std::vector<std::string>& names) {
+  std::string text;
+  for (std::size_t i = 0; i < names.size(); ++i)
+    text += (i ? ", '" : "'") + names[i] + "'";
+  return text;
+}
+
+}  // namespace detail
+
+/// Fits a Cox proportional-hazards model. Throws `InvalidArgument` for bad input (negative,
+/// infinite or NaN durations; events other than 0/1; NaN or infinite covariates; no events;
+/// constant covariates; collinear covariates without a penalty, naming the columns), and
+/// `ConvergenceError` when the likelihood is monotone (perfect separation) without a penalty,
+/// naming the covariates that drift. A strata column with a single level is accepted and
+/// reported in `warnings` (it does not stratify anything).
+inline CoxModel fit_cox(const CoxData& data, const CoxOptions& options = {}) {
+  const std::size_t n = data.durations.size();
+  const std::size_t d = data.names.size();
+  if (data.events.size() != n) throw InvalidArgument("durations and events differ in length");
+  if (data.covariates.size() != n * d)
+    throw InvalidArgument("the covariate matrix must hold rows x names doubles");
+  if (data.strata.size() != data.strata_names.size())
+    throw InvalidArgument("every strata column needs a name");
+  if (!(options.penalizer >= 0) || std::isinf(options.penalizer))
+    throw InvalidArgument("penalizer must be finite and >= 0");
+  if (!(options.alpha > 0 && options.alpha < 1)) throw InvalidArgument("alpha must lie in (0, 1)");
+  if (n == 0) throw InvalidArgument("the Cox model needs at least one row");
+  CoxModel model;
+  model.names = data.names;
+  model.alpha = options.alpha;
+  model.penalizer = options.penalizer;
+  model.ties = options.ties;
+  model.rows = n;
+  model.strata_names = data.strata_names;
+  for (std::size_t r = 0; r < n; ++r) {
+    if (!(data.durations[r] >= 0) || std::isinf(data.durations[r]))
+      throw InvalidArgument("row " + std::to_string(r) +
+                            ": durations must be finite and >= 0 (NaN, infinite or negative)");
+    if (!(data.events[r] == 0.0 || data.events[r] == 1.0))
+      throw InvalidArgument("row " + std::to_string(r) +
+                            ": event indicators must be 0 (censored) or 1 (event)");
+    model.events += data.events[r] == 1.0;
+  }
+  if (model.events == 0)
+    throw InvalidArgument("no events: every row is censored, so the partial likelihood is flat");
+  const Eigen::Map<const Eigen::MatrixXd> x(data.covariates.data(), static_cast<Eigen::Index>(n),
+                                            static_cast<Eigen::Index>(d));
+  model.mean.resize(static_cast<Eigen::Index>(d));
+  model.scale.resize(static_cast<Eigen::Index>(d));
+  for (std::size_t j = 0; j < d; ++j) {
+    const auto column = x.col(static_cast<Eigen::Index>(j));
+    if (!column.allFinite()) {
+      for (std::size_t r = 0; r < n; ++r)
+        if (!std::isfinite(column(static_cast<Eigen::Index>(r))))
+          throw InvalidArgument("covariate '" + data.names[j] + "', row " + std::to_string(r) +
+                                ": NaN or infinite value");
+    }
+    const double mean = column.mean();
+    const double var =
+        n > 1 ? (column.array() - mean).square().sum() / static_cast<double>(n - 1) : 0.0;
+    const double sd = std::sqrt(var);
+    if (!(sd > 1e-12 * std::max(1.0, std::fabs(mean))))
+      throw InvalidArgument("covariate '" + data.names[j] +
+                            "' is constant; it has no effect a Cox model can estimate - drop it");
+    model.mean(static_cast<Eigen::Index>(j)) = mean;
+    model.scale(static_cast<Eigen::Index>(j)) = sd;
+  }
+
+  // Strata: combine the code columns into one stratum per distinct tuple, in ascending order.
+  std::vector<std::uint32_t> stratum(n, 0);
+  if (!data.strata.empty()) {
+    std::map<std::vector<std::uint32_t>, std::uint32_t> levels;
+    std::vector<std::uint32_t> key(data.strata.size());
+    for (std::size_t c = 0; c < data.strata.size(); ++c) {
+      if (data.strata[c].size() != n)
+        throw InvalidArgument("strata column '" + data.strata_names[c] + "' has the wrong length");
+      const auto [low, high] = std::minmax_element(data.strata[c].begin(), data.strata[c].end());
+      if (*low == *high)
+        model.warnings.push_back("strata column '" + data.strata_names[c] +
+                                 "' has a single level; it does not stratify the fit");
+    }
+    for (std::size_t r = 0; r < n; ++r) {
+      for (std::size_t c = 0; c < data.strata.size(); ++c)
+        key[c] = data.strata[c][r];
+      levels.emplace(key, 0);
+    }
+    std::uint32_t next = 0;
+    for (auto& [level, id] : levels) {
+      id = next++;
+      model.strata_levels.push_back(level);
+    }
+    for (std::size_t r = 0; r < n; ++r) {
+      for (std::size_t c = 0; c < data.strata.size(); ++c)
+        key[c] = data.strata[c][r];
+      stratum[r] = levels.at(key);
+    }
+  } else {
+    model.strata_levels.push_back({});
+  }
+  const std::size_t strata_count = model.strata_levels.size();
+
+  // Sort by (stratum, duration descending); stable, so equal rows keep their order.
+  detail::CoxWork work;
+  std::vector<std::uint32_t> order(n);
+  std::iota(order.begin(), order.end(), 0u);
+  std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+    if (stratum[a] != stratum[b]) return stratum[a] < stratum[b];
+    return data.durations[a] > data.durations[b];
+  });
+  work.z.resize(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(d));
+  work.time.resize(n);
+  work.event.resize(n);
+  work.original_row = order;
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::uint32_t r = order[k];
+    work.time[k] = data.durations[r];
+    work.event[k] = data.events[r] == 1.0;
+    for (std::size_t j = 0; j < d; ++j)
+      work.z(static_cast<Eigen::Index>(k), static_cast<Eigen::Index>(j)) =
+          (x(r, static_cast<Eigen::Index>(j)) - model.mean(static_cast<Eigen::Index>(j))) /
+          model.scale(static_cast<Eigen::Index>(j));
+  }
+  work.stratum_begin.push_back(0);
+  for (std::size_t k = 1; k < n; ++k)
+    if (stratum[order[k]] != stratum[order[k - 1]]) work.stratum_begin.push_back(k);
+  work.stratum_begin.push_back(n);
+
+  // Collinearity: rank of the standardised design.
+  if (d > 0) {
+    Eigen::ColPivHouseholderQR<Eigen::MatrixXd> qr(work.z);
+    qr.setThreshold(1e-10);
+    const auto rank = static_cast<std::size_t>(qr.rank());
+    if (rank < d) {
+      const auto& perm = qr.colsPermutation().indices();
+      const auto dependent = static_cast<std::size_t>(perm(static_cast<Eigen::Index>(rank)));
+      std::vector<Eigen::Index> basis;
+      for (std::size_t k = 0; k < rank; ++k)
+        basis.push_back(perm(static_cast<Eigen::Index>(k)));
+      Eigen::MatrixXd b(work.z.rows(), static_cast<Eigen::Index>(basis.size()));
+      for (std::size_t k = 0; k < basis.size(); ++k)
+        b.col(static_cast<Eigen::Index>(k)) = work.z.col(basis[k]);
+      const Eigen::VectorXd weights =
+          b.colPivHouseholderQr().solve(work.z.col(static_cast<Eigen::Index>(dependent)));
+      std::vector<std::string> involved;
+      for (std::size_t k = 0; k < basis.size(); ++k)
+        if (std::fabs(weights(static_cast<Eigen::Index>(k))) > 1e-8)
+          involved.push_back(data.names[static_cast<std::size_t>(basis[k])]);
+      std::sort(involved.begin(), involved.end());
+      const std::string message = "covariate '" + data.names[dependent] + "' is collinear with " +
+                                  detail::quoted_list(involved);
+      if (options.penalizer == 0)
+        throw InvalidArgument(message +
+                              ": the coefficients are not identifiable; drop one of "
+                              "them or set a penalizer");
+      model.warnings.push_back(message + "; only the penalty identifies the coefficients");
+    }
+  }
+
+  // Newton-Raphson with step halving on the (penalised) partial likelihood.
+  const double ridge = static_cast<double>(n) * options.penalizer;
+  const auto penalised = [&](detail::CoxEvaluation& e, const Eigen::VectorXd& b) {
+    e.loglik -= 0.5 * ridge * b.squaredNorm();
+    e.gradient -= ridge * b;
+    e.hessian.diagonal().array() -= ridge;
+  };
+  Eigen::VectorXd beta = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(d));
+  detail::CoxEvaluation current = detail::cox_evaluate(work, beta, options.ties);
+  model.null_log_likelihood = current.loglik;
+  penalised(current, beta);
+  for (int iteration = 0; iteration < options.max_iterations && d > 0; ++iteration) {
+    Eigen::LDLT<Eigen::MatrixXd> ldlt(-current.hessian);
+    if (ldlt.info() != Eigen::Success || !ldlt.isPositive() || (ldlt.vectorD().array() <= 0).any())
+      throw ConvergenceError(
+          "the Cox information matrix is singular; covariates may be collinear or separate the "
+          "events perfectly - set a penalizer");
+    const Eigen::VectorXd delta = ldlt.solve(current.gradient);
+    if (!delta.allFinite()) throw ConvergenceError("the Newton step of the Cox fit is not finite");
+    if (delta.norm() < options.tolerance) {
+      model.converged = true;
+      break;
+    }
+    model.iterations = iteration + 1;
+    double step = 1.0;
+    for (;;) {
+      const Eigen::VectorXd trial = beta + step * delta;
+      detail::CoxEvaluation next = detail::cox_evaluate(work, trial, options.ties);
+      penalised(next, trial);
+      if (std::isfinite(next.loglik) &&
+          next.loglik >= current.loglik - 1e-12 * std::fabs(current.loglik)) {
+        beta = trial;
+        current = std::move(next);
+        break;
+      }
+      step /= 2;
+      if (step < 1e-10) {
+        model.converged = current.gradient.norm() < 1e-6 * std::max(1.0, std::fabs(current.loglik));
+        iteration = options.max_iterations;
+        break;
+      }
+    }
+    if (options.penalizer == 0 && beta.cwiseAbs().maxCoeff() > options.separation_limit) break;
+  }
+  if (d == 0) model.converged = true;
+  if (options.penalizer == 0 && d > 0 &&
+      (!model.converged || beta.cwiseAbs().maxCoeff() > options.separation_limit)) {
+    std::vector<std::string> drifting;
+    for (std::size_t j = 0; j < d; ++j)
+      if (std::fabs(beta(static_cast<Eigen::Index>(j))) > 0.5 * options.separation_limit)
+        drifting.push_back(data.names[j]);
+    if (drifting.empty()) {
+      if (!model.converged)
+        throw ConvergenceError("the Cox fit did not converge in " +
+                               std::to_string(options.max_iterations) + " iterations");
+    } else {
+      throw ConvergenceError(
+          "monotone partial likelihood (perfect separation) on " + detail::quoted_list(drifting) +
+          ": the coefficients drift to infinity; set a penalizer or drop the covariate");
+    }
+  }
+  if (!model.converged)
+    throw ConvergenceError("the Cox fit did not converge in " +
+                           std::to_string(options.max_iterations) + " iterations");
+
+  // Statistics on the covariates' own scale.
+  model.log_likelihood = current.loglik;
+  model.coef = beta.cwiseQuotient(model.scale);
+  if (d > 0) {
+    const Eigen::MatrixXd inverse =
+        (-current.hessian)
+            .ldlt()
+            .solve(Eigen::MatrixXd::Identity(static_cast<Eigen::Index>(d),
+                                             static_cast<Eigen::Index>(d)));
+    model.variance = inverse.array() / (model.scale * model.scale.transpose()).array();
+  } else {
+    model.variance.resize(0, 0);
+  }
+  model.se = model.variance.diagonal().cwiseSqrt();
+  model.z = model.coef.cwiseQuotient(model.se);
+  model.p = model.z.unaryExpr([](double v) { return two_sided_p(v); });
+  const double zq = normal_quantile(1 - options.alpha / 2);
+  model.ci_lower = model.coef - zq * model.se;
+  model.ci_upper = model.coef + zq * model.se;
+  model.lr_statistic = 2 * (model.log_likelihood - model.null_log_likelihood);
+  model.lr_df = static_cast<double>(d);
+  model.lr_p = d > 0 ? chi2_sf(model.lr_statistic, model.lr_df) : 1.0;
+
+  // Partial hazards of the fitted rows (centred), concordance and Breslow baseline.
+  const Eigen::VectorXd eta = work.z * beta;
+  ConcordanceCounts counts;
+  for (std::size_t s = 0; s < strata_count; ++s) {
+    const std::size_t begin = work.stratum_begin[s], end = work.stratum_begin[s + 1];
+    if (end - begin < 2) continue;
+    std::vector<double> t(work.time.begin() + static_cast<std::ptrdiff_t>(begin),
+                          work.time.begin() + static_cast<std::ptrdiff_t>(end));
+    std::vector<double> e(end - begin), predicted(end - begin);
+    for (std::size_t k = begin; k < end; ++k) {
+      e[k - begin] = work.event[k];
+      predicted[k - begin] = -std::exp(eta(static_cast<Eigen::Index>(k)));
+    }
+    counts.merge(concordance_counts(t, predicted, e));
+  }
+  model.concordance = counts.pairs > 0 ? counts.index() : std::numeric_limits<double>::quiet_NaN();
+
+  model.baseline_time.assign(data.durations.begin(), data.durations.end());
+  std::sort(model.baseline_time.begin(), model.baseline_time.end());
+  model.baseline_time.erase(std::unique(model.baseline_time.begin(), model.baseline_time.end()),
+                            model.baseline_time.end());
+  const std::size_t times = model.baseline_time.size();
+  model.baseline_hazard.assign(strata_count, std::vector<double>(times, 0.0));
+  model.baseline_cumulative_hazard.assign(strata_count, std::vector<double>(times, 0.0));
+  for (std::size_t s = 0; s < strata_count; ++s) {
+    const std::size_t begin = work.stratum_begin[s], end = work.stratum_begin[s + 1];
+    double risk = 0;
+    std::size_t slot = times;
+    for (std::size_t k = begin; k < end;) {
+      const double t = work.time[k];
+      double deaths = 0;
+      for (; k < end && work.time[k] == t; ++k) {
+        risk += std::exp(eta(static_cast<Eigen::Index>(k)));
+        deaths += work.event[k];
+      }
+      while (slot > 0 && model.baseline_time[slot - 1] > t)
+        --slot;
+      model.baseline_hazard[s][slot - 1] = deaths / risk;
+    }
+    double cumulative = 0;
+    for (std::size_t i = 0; i < times; ++i) {
+      cumulative += model.baseline_hazard[s][i];
+      model.baseline_cumulative_hazard[s][i] = cumulative;
+    }
+  }
+  return model;
+}
+
+/// Log partial hazards `(x - mean) . coef` of new rows (column-major `rows x coef.size()`).
+inline Eigen::VectorXd log_partial_hazard(const CoxModel& model, std::span<const double> covariates,
+                                          std::size_t rows) {
+  const auto d = static_cast<std::size_t>(model.coef.size());
+  if (covariates.size() != rows * d)
+    throw InvalidArgument("new rows must have one value per model covariate");
+  const Eigen::Map<const Eigen::MatrixXd> x(covariates.data(), static_cast<Eigen::Index>(rows),
+                                            static_cast<Eigen::Index>(d));
+  return (x.rowwise() - model.mean.transpose()) * model.coef;
+}
+
+/// Partial hazards `exp((x - mean) . coef)` of new rows.
+inline Eigen::VectorXd partial_hazard(const CoxModel& model, std::span<const double> covariates,
+                                      std::size_t rows) {
+  return log_partial_hazard(model, covariates, rows).array().exp();
+}
+
+/// Value at `at` of the piecewise-linear curve through (`time`, `value`), clamped at the ends
+/// (numpy's `interp`, which lifelines uses to read the baseline at arbitrary times).
+inline double interpolate(std::span<const double> time, std::span<const double> value, double at) {
+  if (time.empty()) return 0.0;
+  if (at <= time.front()) return value.front();
+  if (at >= time.back()) return value.back();
+  const auto upper =
+      static_cast<std::size_t>(std::upper_bound(time.begin(), time.end(), at) - time.begin());
+  const double t0 = time[upper - 1], t1 = time[upper];
+  return value[upper - 1] + (value[upper] - value[upper - 1]) * (at - t0) / (t1 - t0);
+}
+
+/// Predicted survival curves of new rows at `times` (a `times.size() x rows` matrix):
+/// `exp(-H0_s(t) * partial_hazard)`, with each row's stratum index in `strata` (empty for an
+/// unstratified model).
+inline Eigen::MatrixXd predict_survival(const CoxModel& model, std::span<const double> covariates,
+                                        std::size_t rows, std::span<const double> times,
+                                        std::span<const std::uint32_t> strata = {}) {
+  const Eigen::VectorXd hazard = partial_hazard(model, covariates, rows);
+  if (!strata.empty() && strata.size() != rows)
+    throw InvalidArgument("strata must have one stratum index per row");
+  if (strata.empty() && model.baseline_hazard.size() != 1)
+    throw InvalidArgument("a stratified model needs each new row's stratum");
+  Eigen::MatrixXd out(static_cast<Eigen::Index>(times.size()), static_cast<Eigen::Index>(rows));
+  for (std::size_t r = 0; r < rows; ++r) {
+    const std::size_t s = strata.empty() ? 0 : strata[r];
+    if (s >= model.baseline_hazard.size()) throw NotFound("stratum not seen in the fit");
+    for (std::size_t i = 0; i < times.size(); ++i)
+      out(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(r)) = std::exp(
+          -interpolate(model.baseline_time, model.baseline_cumulative_hazard[s], times[i]) *
+          hazard(static_cast<Eigen::Index>(r)));
+  }
+  return out;
+}
+
+}  // namespace cxlens::survival
