@@ -13,4 +13,5 @@
 #include "cxlens/store/csv.hpp"
 #include "cxlens/store/event_log.hpp"
 #include "cxlens/store/rejections.hpp"
+#include "cxlens/survival/survival.hpp"
 #include "cxlens/version.hpp"

@@ -6,6 +6,10 @@ namespace py = pybind11;
 
 namespace cxlens::python {
 
-void bind_optional_areas(py::module_& m) { (void)m; }
+void bind_survival(py::module_& m);
+
+void bind_optional_areas(py::module_& m) {
+  bind_survival(m);
+}
 
 }  // namespace cxlens::python

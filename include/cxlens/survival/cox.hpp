@@ -369,10 +369,21 @@ inline CoxModel fit_cox(const CoxData& data, const CoxOptions& options = {}) {
   penalised(current, beta);
   for (int iteration = 0; iteration < options.max_iterations && d > 0; ++iteration) {
     Eigen::LDLT<Eigen::MatrixXd> ldlt(-current.hessian);
-    if (ldlt.info() != Eigen::Success || !ldlt.isPositive() || (ldlt.vectorD().array() <= 0).any())
+    if (ldlt.info() != Eigen::Success || !ldlt.isPositive() ||
+        (ldlt.vectorD().array() <= 1e-12 * std::max(1.0, ldlt.vectorD().maxCoeff())).any()) {
+      // The information vanishes along the direction the likelihood keeps rising in: name the
+      // covariates of that direction.
+      Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eigen(-current.hessian);
+      const Eigen::VectorXd direction = eigen.eigenvectors().col(0);
+      std::vector<std::string> involved;
+      for (std::size_t j = 0; j < d; ++j)
+        if (std::fabs(direction(static_cast<Eigen::Index>(j))) > 0.3)
+          involved.push_back(data.names[j]);
       throw ConvergenceError(
-          "the Cox information matrix is singular; covariates may be collinear or separate the "
-          "events perfectly - set a penalizer");
+          "monotone partial likelihood (perfect separation) on " + detail::quoted_list(involved) +
+          ": the information matrix became singular as the coefficients drift to infinity; set "
+          "a penalizer or drop the covariate");
+    }
     const Eigen::VectorXd delta = ldlt.solve(current.gradient);
     if (!delta.allFinite()) throw ConvergenceError("the Newton step of the Cox fit is not finite");
     if (delta.norm() < options.tolerance) {
