@@ -1,0 +1,1 @@
+"""Drop-in APIs of established libraries, backed by cxlens."""
