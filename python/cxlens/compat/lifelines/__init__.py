@@ -298,7 +298,7 @@ class KaplanMeierFitter(_UnivariateFitter):
         if ci_labels is None:
             ci_labels = [f"{self._label}_lower_{1 - self.alpha:g}", f"{self._label}_upper_{1 - self.alpha:g}"]
         ci = pd.DataFrame({ci_labels[0]: table["ci_lower"].to_numpy(),
-                           ci_labels[1]: table["ci_upper"].to_numpy()}, index=index)
+                           ci_labels[1]: table["ci_upper"].to_numpy()}, index=index.rename(None))
         self.survival_function_ = self._reindex(sf, timeline)
         self.confidence_interval_ = self._reindex(ci, timeline)
         self.confidence_interval_survival_function_ = self.confidence_interval_
