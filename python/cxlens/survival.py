@@ -438,9 +438,10 @@ def churn_features(log: Any, as_of: Any, window_days: float = 90.0,
     native = _native_log(log)
     customers, values = _s.churn_features(native, _timestamp_ns(as_of), window_days,
                                           repeat_window_days, contractual, threads)
-    keys = np.asarray(native.customer_keys(), dtype=object)[np.asarray(customers, dtype=np.int64)]
-    if native.integer_customer_keys:
-        keys = keys.astype(np.int64)
+    all_keys = native.customer_keys()
+    all_keys = (np.array(all_keys, dtype=np.int64) if native.integer_customer_keys
+                else np.array(all_keys, dtype=object))
+    keys = all_keys[np.asarray(customers, dtype=np.int64)]
     frame = pd.DataFrame(np.asarray(values), index=pd.Index(keys, name="customer"),
                          columns=churn_feature_names())
     frame.attrs["customer_ids"] = np.asarray(customers, dtype=np.uint32)
@@ -538,7 +539,8 @@ class ChurnModel:
                 threads: int = 1) -> pd.DataFrame:
         """The at-risk list, riskiest first (by value at risk when ``clv`` is given: a Series
         aligned to the features' index or an array). Columns: risk, value_at_risk, reason_1 ..
-        reason_k (words), reason_codes (feature names), contributions."""
+        reason_k (words, strongest first), reason_code_1 .. k (feature names) and
+        contribution_1 .. k (log-odds added); fewer reasons than k leave None/NaN."""
         n = self._require()
         names = churn_feature_names()
         if self.features != names:
@@ -555,11 +557,18 @@ class ChurnModel:
         out = pd.DataFrame({"risk": np.asarray(result["risk"]),
                             "value_at_risk": np.asarray(result["value_at_risk"])},
                            index=features.index[rows])
-        texts = result["reason_texts"]
+        feature = np.asarray(result["reason_feature"])
+        high = np.asarray(result["reason_high"]).astype(np.int64)
+        contribution = np.asarray(result["reason_contribution"])
+        texts = np.array([[_s.reason_text(j, False), _s.reason_text(j, True)]
+                          for j in range(len(names))] + [[None, None]], dtype=object)
+        codes = np.array(names + [None], dtype=object)
         for k in range(reasons):
-            out[f"reason_{k + 1}"] = [t[k] if k < len(t) else None for t in texts]
-        out["reason_codes"] = [[names[f] for f in fs] for fs in result["reason_features"]]
-        out["contributions"] = [list(c) for c in result["reason_contributions"]]
+            out[f"reason_{k + 1}"] = texts[feature[:, k], high[:, k]]
+        for k in range(reasons):
+            out[f"reason_code_{k + 1}"] = codes[feature[:, k]]
+        for k in range(reasons):
+            out[f"contribution_{k + 1}"] = np.where(feature[:, k] >= 0, contribution[:, k], np.nan)
         return out
 
 

@@ -373,36 +373,42 @@ void bind_survival(py::module_& root) {
             values.cols() != static_cast<Eigen::Index>(churn_feature_count))
           throw InvalidArgument("values must be customers x churn features");
         table.values = values;
-        const auto c = clv ? span1(*clv) : std::span<const double>{};
+        const auto clv_values = clv ? span1(*clv) : std::span<const double>{};
         std::vector<AtRiskEntry> list;
         {
           py::gil_scoped_release release;
-          list = at_risk_list(model, table, c, limit, reasons, threads);
+          list = at_risk_list(model, table, clv_values, limit, reasons, threads);
         }
-        std::vector<CustomerId> customer;
-        std::vector<double> risk, var;
-        py::list reason_features, reason_contributions, reason_texts;
-        for (const auto& entry : list) {
-          customer.push_back(entry.customer);
-          risk.push_back(entry.risk);
-          var.push_back(entry.value_at_risk);
-          py::list f, contribution, text;
-          for (const auto& reason : entry.reasons) {
-            f.append(reason.feature);
-            contribution.append(reason.contribution);
-            text.append(std::string(reason.text));
+        const auto rows = static_cast<py::ssize_t>(list.size());
+        const auto k = static_cast<py::ssize_t>(reasons);
+        py::array_t<CustomerId> customer(rows);
+        py::array_t<double> risk(rows), var(rows);
+        py::array_t<std::int32_t> feature({rows, k});
+        py::array_t<double> contribution({rows, k});
+        py::array_t<std::uint8_t> high({rows, k});
+        auto f = feature.mutable_unchecked<2>();
+        auto c = contribution.mutable_unchecked<2>();
+        auto h = high.mutable_unchecked<2>();
+        for (py::ssize_t r = 0; r < rows; ++r) {
+          const auto& entry = list[static_cast<std::size_t>(r)];
+          customer.mutable_at(r) = entry.customer;
+          risk.mutable_at(r) = entry.risk;
+          var.mutable_at(r) = entry.value_at_risk;
+          for (py::ssize_t j = 0; j < k; ++j) {
+            const bool has = static_cast<std::size_t>(j) < entry.reasons.size();
+            const auto& reason = entry.reasons[has ? static_cast<std::size_t>(j) : 0];
+            f(r, j) = has ? static_cast<std::int32_t>(reason.feature) : -1;
+            c(r, j) = has ? reason.contribution : 0.0;
+            h(r, j) = has && reason.high ? 1 : 0;
           }
-          reason_features.append(f);
-          reason_contributions.append(contribution);
-          reason_texts.append(text);
         }
         py::dict out;
-        out["customer"] = to_array(customer);
-        out["risk"] = to_array(risk);
-        out["value_at_risk"] = to_array(var);
-        out["reason_features"] = reason_features;
-        out["reason_contributions"] = reason_contributions;
-        out["reason_texts"] = reason_texts;
+        out["customer"] = customer;
+        out["risk"] = risk;
+        out["value_at_risk"] = var;
+        out["reason_feature"] = feature;
+        out["reason_contribution"] = contribution;
+        out["reason_high"] = high;
         return out;
       },
       py::arg("model"), py::arg("customers"), py::arg("values"), py::arg("clv") = py::none(),

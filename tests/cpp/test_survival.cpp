@@ -9,6 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "cxlens/store/event_log.hpp"
+#include "cxlens/survival/churn.hpp"
+#include "cxlens/survival/cohort.hpp"
 #include "cxlens/survival/concordance.hpp"
 #include "cxlens/survival/cox.hpp"
 #include "cxlens/survival/distributions.hpp"
@@ -301,4 +304,206 @@ TEST_CASE("Cox with strata and penalty match lifelines' conventions") {
   const double h10 = interpolate(plain.baseline_time, plain.baseline_cumulative_hazard[0], 10);
   CHECK(curves(0, 3) == doctest::Approx(std::exp(-h10 * hazard(3))));
   CHECK(curves(1, 3) <= curves(0, 3));
+}
+
+namespace {
+
+/// A seeded world with a planted churn driver (unresolved complaints before churning); see
+/// tests/python/churn_world.py for the same design in Python.
+EventLog churn_world(std::size_t customers, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  EventLog log;
+  const ChannelId web = log.add_channel({"web", ChannelKind::self_service, std::nullopt});
+  const ChannelId store = log.add_channel({"store", ChannelKind::assisted, std::nullopt});
+  const ChannelId call = log.add_channel({"call_center", ChannelKind::assisted, std::nullopt});
+  const EventTypeId purchase = log.add_event_type({"purchase", EventKind::purchase});
+  const EventTypeId complaint = log.add_event_type({"complaint", EventKind::complaint});
+  const EventTypeId resolution = log.add_event_type({"resolution", EventKind::resolution});
+  const EventTypeId session = log.add_event_type({"session", EventKind::digital_session});
+  const Timestamp origin = make_timestamp(2023, 1, 1);
+  const auto at = [&](double d) {
+    return origin + static_cast<Timestamp>(d * static_cast<double>(nanoseconds_per_day));
+  };
+  std::vector<Interaction> rows;
+  for (std::size_t c = 0; c < customers; ++c) {
+    const auto id = log.add_customer(std::to_string(c));
+    const double rate = 1.0 / 30 + unit(rng) * (1.0 / 7 - 1.0 / 30);
+    const double start = 100 * unit(rng);
+    const bool churns = unit(rng) < 0.5;
+    const double churn_day = churns ? 150 + 410 * unit(rng) : 1e9;
+    const double stop = std::min(churn_day, 560.0);
+    std::exponential_distribution<double> gap(rate);
+    for (double d = start + gap(rng); d < stop; d += gap(rng)) {
+      Interaction row;
+      row.customer = id;
+      row.time = at(d);
+      row.channel = unit(rng) < 0.5 ? web : store;
+      row.event_type = purchase;
+      row.value = 20 + 60 * unit(rng);
+      rows.push_back(row);
+      if (unit(rng) < 0.5) {
+        row.channel = web;
+        row.event_type = session;
+        row.value = 0;
+        rows.push_back(row);
+      }
+    }
+    const auto complain = [&](double d, bool resolved) {
+      const CaseId case_id = log.add_case("case" + std::to_string(rows.size()));
+      Interaction row;
+      row.customer = id;
+      row.time = at(d);
+      row.channel = call;
+      row.event_type = complaint;
+      row.case_id = case_id;
+      rows.push_back(row);
+      if (resolved) {
+        row.time = at(d + 1 + 9 * unit(rng));
+        row.event_type = resolution;
+        rows.push_back(row);
+      }
+    };
+    if (churns && unit(rng) < 0.85) {
+      const double d = churn_day - 5 - 45 * unit(rng);
+      if (d > start && d < 560) complain(d, false);
+    }
+    if (unit(rng) < 0.3) complain(start + (stop - start) * unit(rng), true);
+  }
+  for (const auto& row : rows)
+    if (row.time < at(560)) log.append(row);
+  log.finalize();
+  return log;
+}
+
+std::vector<double> column(const FeatureTable& table, std::size_t j) {
+  std::vector<double> out(table.customers.size());
+  for (std::size_t r = 0; r < out.size(); ++r)
+    out[r] = table.values(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(j));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("churn: planted driver leads the reasons and beats an RFM-only model on a holdout") {
+  const EventLog log = churn_world(3000, 42);
+  const Timestamp train_at = make_timestamp(2023, 1, 1) + 270 * nanoseconds_per_day;
+  const Timestamp test_at = make_timestamp(2023, 1, 1) + 365 * nanoseconds_per_day;
+  ChurnFeatureOptions options;
+  options.as_of = train_at;
+  const FeatureTable train = churn_features(log, options);
+  options.threads = 2;
+  const FeatureTable train2 = churn_features(log, options);
+  CHECK(train.customers == train2.customers);
+  CHECK(train.values == train2.values);
+  options.as_of = test_at;
+  const FeatureTable test = churn_features(log, options);
+  const auto y_train =
+      churn_outcomes(log, train.customers, train_at, 90 * nanoseconds_per_day, false);
+  const auto y_test = churn_outcomes(log, test.customers, test_at, 90 * nanoseconds_per_day, false);
+  const auto names = FeatureTable::names();
+  const LogisticModel full = fit_logistic(train.values, y_train.churned, names);
+  CHECK(!full.warnings.empty());  // constant features (no scores, surveys, community) reported
+  const Eigen::MatrixXd rfm_train = train.values.leftCols(3), rfm_test = test.values.leftCols(3);
+  const LogisticModel rfm =
+      fit_logistic(rfm_train, y_train.churned, {names[0], names[1], names[2]});
+  const Eigen::VectorXd p_full = predict_logistic(full, test.values);
+  const Eigen::VectorXd p_rfm = predict_logistic(rfm, rfm_test);
+  const double auc_full =
+      roc_auc({p_full.data(), static_cast<std::size_t>(p_full.size())}, y_test.churned);
+  const double auc_rfm =
+      roc_auc({p_rfm.data(), static_cast<std::size_t>(p_rfm.size())}, y_test.churned);
+  CAPTURE(auc_full);
+  CAPTURE(auc_rfm);
+  CHECK(auc_full > auc_rfm + 0.02);
+  const double brier =
+      brier_score({p_full.data(), static_cast<std::size_t>(p_full.size())}, y_test.churned);
+  CHECK(brier < 0.2);
+  const auto calibration = calibration_table(
+      {p_full.data(), static_cast<std::size_t>(p_full.size())}, y_test.churned, 10);
+  CHECK(calibration.size() == 10);
+  for (const auto& bin : calibration)
+    CHECK(std::fabs(bin.mean_predicted - bin.observed_rate) < 0.2);
+
+  const auto list = at_risk_list(full, test, {}, 0, 3, 1);
+  const auto list2 = at_risk_list(full, test, {}, 0, 3, 2);
+  REQUIRE(list.size() == test.customers.size());
+  CHECK(list2.front().customer == list.front().customer);
+  CHECK(list2.back().customer == list.back().customer);
+  const auto recency = column(test, 0), unresolved = column(test, 11);
+  std::size_t flagged = 0, led = 0;
+  std::vector<std::size_t> row_of(log.customer_count());
+  for (std::size_t r = 0; r < test.customers.size(); ++r)
+    row_of[test.customers[r]] = r;
+  for (const auto& entry : list) {
+    const std::size_t r = row_of[entry.customer];
+    if (entry.risk > 0.3 && recency[r] < 30 && unresolved[r] > 0) {
+      ++flagged;
+      led += !entry.reasons.empty() &&
+             entry.reasons[0].feature == static_cast<std::uint32_t>(ChurnFeature::unresolved_cases);
+    }
+  }
+  CAPTURE(flagged);
+  CHECK(flagged > 30);
+  CHECK(static_cast<double>(led) > 0.9 * static_cast<double>(flagged));
+  CHECK(reason_text(11, true) == "has complaints that are still unresolved");
+}
+
+TEST_CASE("logistic bad input and separation") {
+  Eigen::MatrixXd x(6, 1);
+  x << 1, 2, 3, 4, 5, 6;
+  const std::vector<double> separated{0, 0, 0, 1, 1, 1}, one_class(6, 1.0), bad{0, 1, 2, 0, 1, 0};
+  LogisticOptions none;
+  none.l2 = 0;
+  CHECK_THROWS_AS(fit_logistic(x, separated, {"x"}, none), ConvergenceError);
+  CHECK(fit_logistic(x, separated, {"x"}).coef(0) > 0);
+  CHECK_THROWS_AS(fit_logistic(x, one_class, {"x"}), InvalidArgument);
+  CHECK_THROWS_AS(fit_logistic(x, bad, {"x"}), InvalidArgument);
+}
+
+TEST_CASE("cohort retention: contractual and behavioural, any thread count") {
+  EventLog log;
+  log.add_channel({"web", ChannelKind::self_service, std::nullopt});
+  const auto open = log.add_event_type({"account_open", EventKind::account_open});
+  const auto close = log.add_event_type({"account_close", EventKind::account_close});
+  const auto buy = log.add_event_type({"purchase", EventKind::purchase});
+  const auto add = [&](const char* who, Timestamp t, EventTypeId type) {
+    Interaction row;
+    row.customer = log.add_customer(who);
+    row.time = t;
+    row.channel = 0;
+    row.event_type = type;
+    log.append(row);
+  };
+  add("ann", make_timestamp(2024, 1, 5), open);
+  add("ann", make_timestamp(2024, 1, 6), buy);
+  add("ann", make_timestamp(2024, 3, 10), buy);
+  add("ann", make_timestamp(2024, 3, 20), close);
+  add("bob", make_timestamp(2024, 1, 20), open);
+  add("bob", make_timestamp(2024, 2, 2), buy);
+  add("cat", make_timestamp(2024, 2, 11), open);
+  add("cat", make_timestamp(2024, 4, 1), buy);
+  log.finalize();
+  CohortOptions options;
+  options.definition = RetentionDefinition::contractual;
+  const auto table = cohort_retention(log, options);
+  REQUIRE(table.size == std::vector<std::uint64_t>{2, 1});
+  CHECK(table.cohort_start[0] == make_timestamp(2024, 1, 1));
+  CHECK(table.periods == 4);
+  CHECK(std::vector<std::uint64_t>(table.retained.begin(), table.retained.begin() + 4) ==
+        std::vector<std::uint64_t>{2, 2, 1, 1});
+  CHECK(table.rate(0, 2) == 0.5);
+  CHECK(std::isnan(table.rate(1, 3)));
+  options.definition = RetentionDefinition::behavioural;
+  options.activity_kinds = {EventKind::purchase};
+  options.period = CohortPeriod::week;
+  const auto weekly = cohort_retention(log, options);
+  options.threads = 3;
+  const auto weekly3 = cohort_retention(log, options);
+  CHECK(weekly.retained == weekly3.retained);
+  CHECK(weekly.size == weekly3.size);
+  CHECK(period_start(period_index(make_timestamp(2024, 1, 3), CohortPeriod::week),
+                     CohortPeriod::week) == make_timestamp(2024, 1, 1));  // a Monday
+  CHECK(period_start(period_index(make_timestamp(1969, 12, 31), CohortPeriod::month),
+                     CohortPeriod::month) == make_timestamp(1969, 12, 1));
 }

@@ -352,11 +352,11 @@ def test_planted_driver_ranks_first_and_beats_rfm(world):
     assert at_risk["value_at_risk"].is_monotonic_decreasing
     rows = test.loc[at_risk.index]
     dormant = at_risk[rows["recency_days"] > 60]
-    assert (dormant["reason_codes"].str[0] == "recency_days").mean() > 0.9
+    assert (dormant["reason_code_1"] == "recency_days").mean() > 0.9
     # Customers still buying (recency can't explain their risk) with the driver present:
     flagged = at_risk[(rows["recency_days"] < 30) & (rows["unresolved_cases"] > 0) & (at_risk["risk"] > 0.3)]
     assert len(flagged) > 50
-    assert (flagged["reason_codes"].str[0] == "unresolved_cases").mean() > 0.9
+    assert (flagged["reason_code_1"] == "unresolved_cases").mean() > 0.9
     assert flagged["reason_1"].iloc[0] == "has complaints that are still unresolved"
     np.testing.assert_allclose(at_risk["value_at_risk"], 100 * at_risk["risk"])
     two = model.at_risk(test, limit=200, threads=2)
