@@ -71,7 +71,18 @@ def _events_array(events: Any, n: int) -> np.ndarray:
 
 
 def _group_codes(groups: Any) -> tuple[np.ndarray, list]:
-    codes, levels = pd.factorize(pd.Series(np.asarray(groups).reshape(-1)), sort=True)
+    array = np.asarray(groups).reshape(-1)
+    if array.dtype.kind in "iub" and len(array):
+        # Small non-negative integer codes: levels from a bincount, no hashing or sorting.
+        low, high = int(array.min()), int(array.max())
+        if low >= 0 and high < max(1 << 20, len(array)):
+            present = np.flatnonzero(np.bincount(array.astype(np.int64, copy=False)))
+            if len(present) == high + 1:
+                return array.astype(np.uint32), present.tolist()
+            lookup = np.zeros(high + 1, dtype=np.uint32)
+            lookup[present] = np.arange(len(present), dtype=np.uint32)
+            return lookup[array], present.tolist()
+    codes, levels = pd.factorize(pd.Series(array), sort=True)
     if (codes < 0).any():
         raise InvalidArgument("groups must not be missing")
     return codes.astype(np.uint32), list(levels)

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <numeric>
@@ -11,6 +12,62 @@
 #include "cxlens/error.hpp"
 
 namespace cxlens::survival {
+
+namespace detail {
+
+/// An unsigned key that sorts as `value` does (ascending); -0.0 and 0.0 share a key.
+inline std::uint64_t order_key(double value) noexcept {
+  if (value == 0.0) value = 0.0;
+  const auto bits = std::bit_cast<std::uint64_t>(value);
+  return (bits >> 63) != 0 ? ~bits : bits | (std::uint64_t{1} << 63);
+}
+
+/// Stable LSD radix sort of `order` (row indices) by 64-bit `keys` (one per row), 11 bits per
+/// pass, skipping passes where every key has the same digit. O(n) per pass.
+inline void radix_sort_by(std::vector<std::uint32_t>& order,
+                          const std::vector<std::uint64_t>& keys) {
+  const std::size_t n = order.size();
+  constexpr int bits = 11, passes = 6;
+  constexpr std::size_t buckets = std::size_t{1} << bits;
+  std::vector<std::uint64_t> key(n), key_tmp(n);
+  std::vector<std::uint32_t> tmp(n);
+  for (std::size_t i = 0; i < n; ++i)
+    key[i] = keys[order[i]];
+  std::vector<std::size_t> count(buckets * passes, 0);
+  for (std::size_t i = 0; i < n; ++i)
+    for (int p = 0; p < passes; ++p)
+      ++count[p * buckets + ((key[i] >> (p * bits)) & (buckets - 1))];
+  for (int p = 0; p < passes; ++p) {
+    std::size_t* c = count.data() + p * buckets;
+    if (n == 0 || c[(key[0] >> (p * bits)) & (buckets - 1)] == n) continue;  // one digit only
+    std::size_t total = 0;
+    for (std::size_t b = 0; b < buckets; ++b) {
+      const std::size_t here = c[b];
+      c[b] = total;
+      total += here;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t at = c[(key[i] >> (p * bits)) & (buckets - 1)]++;
+      tmp[at] = order[i];
+      key_tmp[at] = key[i];
+    }
+    order.swap(tmp);
+    key.swap(key_tmp);
+  }
+}
+
+/// Row indices ordered by `values` (ascending, or descending), ties in row order.
+inline std::vector<std::uint32_t> stable_order(std::span<const double> values, bool descending) {
+  std::vector<std::uint32_t> order(values.size());
+  std::iota(order.begin(), order.end(), 0u);
+  std::vector<std::uint64_t> keys(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i)
+    keys[i] = descending ? ~order_key(values[i]) : order_key(values[i]);
+  radix_sort_by(order, keys);
+  return order;
+}
+
+}  // namespace detail
 
 /// Pair counts behind a concordance index; they add up over strata or partitions.
 struct ConcordanceCounts {
@@ -45,11 +102,7 @@ inline ConcordanceCounts concordance_counts(std::span<const double> durations,
     if (std::isnan(predicted_time[i]) || std::isnan(durations[i]))
       throw InvalidArgument("concordance: row " + std::to_string(i) + " has a NaN");
   // Ranks of the predictions (equal predictions share a rank).
-  std::vector<std::uint32_t> by_prediction(n);
-  std::iota(by_prediction.begin(), by_prediction.end(), 0u);
-  std::sort(by_prediction.begin(), by_prediction.end(), [&](std::uint32_t a, std::uint32_t b) {
-    return predicted_time[a] < predicted_time[b];
-  });
+  const std::vector<std::uint32_t> by_prediction = detail::stable_order(predicted_time, false);
   std::vector<std::uint32_t> rank(n);
   std::uint32_t distinct = 0;
   for (std::size_t k = 0; k < n; ++k) {
@@ -72,10 +125,16 @@ inline ConcordanceCounts concordance_counts(std::span<const double> durations,
   // Rows by duration; at equal durations events come before censorings.
   std::vector<std::uint32_t> order(n);
   std::iota(order.begin(), order.end(), 0u);
-  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
-    if (durations[a] != durations[b]) return durations[a] < durations[b];
-    return events[a] > events[b];
-  });
+  {
+    // Events first, then (stably) by duration: events precede censorings at equal times.
+    std::vector<std::uint64_t> keys(n);
+    for (std::size_t i = 0; i < n; ++i)
+      keys[i] = events[i] != 0 ? 0 : 1;
+    detail::radix_sort_by(order, keys);
+    for (std::size_t i = 0; i < n; ++i)
+      keys[i] = detail::order_key(durations[i]);
+    detail::radix_sort_by(order, keys);
+  }
   ConcordanceCounts counts;
   std::uint64_t inserted = 0;
   for (std::size_t k = 0; k < n;) {

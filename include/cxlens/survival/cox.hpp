@@ -114,49 +114,52 @@ struct CoxEvaluation {
 };
 
 inline CoxEvaluation cox_evaluate(const CoxWork& work, const Eigen::VectorXd& beta, Ties ties) {
-  const auto n = static_cast<std::size_t>(work.z.rows());
-  const auto d = static_cast<std::size_t>(work.z.cols());
+  const auto n = static_cast<Eigen::Index>(work.z.rows());
+  const auto d = static_cast<Eigen::Index>(work.z.cols());
   CoxEvaluation out;
-  out.gradient = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(d));
-  out.hessian = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(d));
-  std::vector<double> eta(n);
-  Eigen::Map<Eigen::VectorXd>(eta.data(), static_cast<Eigen::Index>(n)).noalias() = work.z * beta;
-  const double shift = n == 0 ? 0.0 : *std::max_element(eta.begin(), eta.end());
-  std::vector<double> s1(d), d1(d), s2(d * d), d2(d * d), zdead(d);
-  double* g = out.gradient.data();
-  double* h = out.hessian.data();  // column-major
+  out.gradient = Eigen::VectorXd::Zero(d);
+  out.hessian = Eigen::MatrixXd::Zero(d, d);
+  const Eigen::VectorXd eta = work.z * beta;
+  const double shift = n == 0 ? 0.0 : eta.maxCoeff();
+  const Eigen::VectorXd w = (eta.array() - shift).exp();
+  // One pass down the risk sets (durations descending) keeps s0 and s1 = sum w z; for every
+  // event time it records the tie-correction sums below, S1 and D1 (the events' sum w z).
+  // The second-moment sums are never formed per time: sum_t inv_t S2(t) is
+  // Z' diag(w_r * sum_{event times t <= T_r} inv_t) Z, one matrix product at the end.
+  std::vector<double> later(static_cast<std::size_t>(n));  // sum of inv over larger times
+  std::vector<double> row_f_inv(static_cast<std::size_t>(n), 0.0);
+  std::vector<double> stratum_total(work.stratum_begin.size(), 0.0);
+  std::vector<double> t_inv2, t_f_inv2, t_ff_inv2;
+  std::vector<double> t_s1, t_d1;  // event times x d, row-major
+  Eigen::VectorXd s1(d), d1(d);
+  Eigen::VectorXd dead_sum = Eigen::VectorXd::Zero(d);
+  double *s1p = s1.data(), *d1p = d1.data(), *deadp = dead_sum.data();
   for (std::size_t s = 0; s + 1 < work.stratum_begin.size(); ++s) {
-    double s0 = 0;
-    std::fill(s1.begin(), s1.end(), 0.0);
-    std::fill(s2.begin(), s2.end(), 0.0);
-    const std::size_t begin = work.stratum_begin[s], end = work.stratum_begin[s + 1];
-    for (std::size_t r = begin; r < end;) {
-      const double t = work.time[r];
+    double s0 = 0, cumulative = 0;
+    s1.setZero();
+    const auto begin = static_cast<Eigen::Index>(work.stratum_begin[s]);
+    const auto end = static_cast<Eigen::Index>(work.stratum_begin[s + 1]);
+    for (Eigen::Index r = begin; r < end;) {
+      const double t = work.time[static_cast<std::size_t>(r)];
+      const Eigen::Index group = r;
       double d0 = 0;
-      std::fill(d1.begin(), d1.end(), 0.0);
-      std::fill(d2.begin(), d2.end(), 0.0);
+      d1.setZero();
       std::size_t dead = 0;
-      for (; r < end && work.time[r] == t; ++r) {
-        const double w = std::exp(eta[r] - shift);
+      for (; r < end && work.time[static_cast<std::size_t>(r)] == t; ++r) {
+        const double wr = w(r);
         const double* x = work.z.data() + r * d;
-        s0 += w;
-        for (std::size_t a = 0; a < d; ++a) {
-          const double wx = w * x[a];
-          s1[a] += wx;
-          for (std::size_t b = 0; b <= a; ++b)
-            s2[a * d + b] += wx * x[b];
-        }
-        if (work.event[r]) {
+        s0 += wr;
+        for (Eigen::Index j = 0; j < d; ++j)
+          s1p[j] += wr * x[j];
+        later[static_cast<std::size_t>(r)] = cumulative;
+        if (work.event[static_cast<std::size_t>(r)]) {
           ++dead;
-          d0 += w;
-          out.loglik += eta[r];
-          for (std::size_t a = 0; a < d; ++a) {
-            const double wx = w * x[a];
-            d1[a] += wx;
-            g[a] += x[a];
-            for (std::size_t b = 0; b <= a; ++b)
-              d2[a * d + b] += wx * x[b];
+          d0 += wr;
+          for (Eigen::Index j = 0; j < d; ++j) {
+            d1p[j] += wr * x[j];
+            deadp[j] += x[j];
           }
+          out.loglik += eta(r);
         }
       }
       if (dead == 0) continue;
@@ -180,21 +183,47 @@ inline CoxEvaluation cox_evaluate(const CoxWork& work, const Eigen::VectorXd& be
           ff_inv2 += f * f / (den * den);
         }
       }
-      for (std::size_t a = 0; a < d; ++a) {
-        g[a] -= s1[a] * inv - d1[a] * f_inv;
-        for (std::size_t b = 0; b <= a; ++b) {
-          const double second = s2[a * d + b] * inv - d2[a * d + b] * f_inv;
-          const double outer = s1[a] * s1[b] * inv2 - (s1[a] * d1[b] + d1[a] * s1[b]) * f_inv2 +
-                               d1[a] * d1[b] * ff_inv2;
-          h[b * d + a] -= second - outer;
-        }
-      }
+      cumulative += inv;
+      for (Eigen::Index k = group; k < r; ++k)
+        if (work.event[static_cast<std::size_t>(k)]) row_f_inv[static_cast<std::size_t>(k)] = f_inv;
+      t_inv2.push_back(inv2);
+      t_f_inv2.push_back(f_inv2);
+      t_ff_inv2.push_back(ff_inv2);
+      t_s1.insert(t_s1.end(), s1.data(), s1.data() + d);
+      t_d1.insert(t_d1.end(), d1.data(), d1.data() + d);
     }
+    stratum_total[s] = cumulative;
   }
-  // The lower triangle (row a >= column b, at h[b * d + a]) is filled; mirror it up.
-  for (std::size_t b = 0; b < d; ++b)
-    for (std::size_t a = b + 1; a < d; ++a)
-      h[a * d + b] = h[b * d + a];
+  // a_r = w_r (sum of inv over event times <= T_r) - [event] w_r f_inv(T_r).
+  Eigen::VectorXd a(n);
+  for (std::size_t s = 0; s + 1 < work.stratum_begin.size(); ++s)
+    for (std::size_t r = work.stratum_begin[s]; r < work.stratum_begin[s + 1]; ++r)
+      a(static_cast<Eigen::Index>(r)) =
+          w(static_cast<Eigen::Index>(r)) * (stratum_total[s] - later[r] - row_f_inv[r]);
+  // Z' a and Z' diag(a) Z in row blocks that stay in cache.
+  out.gradient = dead_sum;
+  constexpr Eigen::Index block = 2048;
+  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> weighted(block, d);
+  for (Eigen::Index first = 0; first < n; first += block) {
+    const Eigen::Index rows = std::min(block, n - first);
+    const auto z_block = work.z.middleRows(first, rows);
+    const auto a_block = a.segment(first, rows);
+    weighted.topRows(rows) = z_block.array().colwise() * a_block.array();
+    out.gradient.noalias() -= z_block.transpose() * a_block;
+    out.hessian.noalias() -= z_block.transpose() * weighted.topRows(rows);
+  }
+  const auto times = static_cast<Eigen::Index>(t_inv2.size());
+  if (times > 0 && d > 0) {
+    using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    const Eigen::Map<const RowMajor> big_s(t_s1.data(), times, d), big_d(t_d1.data(), times, d);
+    const Eigen::Map<const Eigen::VectorXd> i2(t_inv2.data(), times), fi2(t_f_inv2.data(), times),
+        ffi2(t_ff_inv2.data(), times);
+    const Eigen::MatrixXd cross =
+        big_s.transpose() * (big_d.array().colwise() * fi2.array()).matrix();
+    out.hessian.noalias() += big_s.transpose() * (big_s.array().colwise() * i2.array()).matrix();
+    out.hessian.noalias() += big_d.transpose() * (big_d.array().colwise() * ffi2.array()).matrix();
+    out.hessian -= cross + cross.transpose();
+  }
   return out;
 }
 
@@ -299,59 +328,66 @@ inline CoxModel fit_cox(const CoxData& data, const CoxOptions& options = {}) {
   }
   const std::size_t strata_count = model.strata_levels.size();
 
-  // Sort by (stratum, duration descending); stable, so equal rows keep their order.
   detail::CoxWork work;
+  // Stable radix sorts: by duration descending, then by stratum.
   std::vector<std::uint32_t> order(n);
   std::iota(order.begin(), order.end(), 0u);
-  std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
-    if (stratum[a] != stratum[b]) return stratum[a] < stratum[b];
-    return data.durations[a] > data.durations[b];
-  });
+  {
+    std::vector<std::uint64_t> keys(n);
+    for (std::size_t r = 0; r < n; ++r)
+      keys[r] = ~detail::order_key(data.durations[r]);
+    detail::radix_sort_by(order, keys);
+    if (strata_count > 1) {
+      for (std::size_t r = 0; r < n; ++r)
+        keys[r] = stratum[r];
+      detail::radix_sort_by(order, keys);
+    }
+  }
   work.z.resize(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(d));
   work.time.resize(n);
   work.event.resize(n);
-  work.original_row = order;
   for (std::size_t k = 0; k < n; ++k) {
-    const std::uint32_t r = order[k];
-    work.time[k] = data.durations[r];
-    work.event[k] = data.events[r] == 1.0;
-    for (std::size_t j = 0; j < d; ++j)
-      work.z(static_cast<Eigen::Index>(k), static_cast<Eigen::Index>(j)) =
-          (x(r, static_cast<Eigen::Index>(j)) - model.mean(static_cast<Eigen::Index>(j))) /
-          model.scale(static_cast<Eigen::Index>(j));
+    work.time[k] = data.durations[order[k]];
+    work.event[k] = data.events[order[k]] == 1.0;
   }
+  // Column by column: gathers read one column (cache-resident) at a time.
+  for (std::size_t j = 0; j < d; ++j) {
+    const double* column = data.covariates.data() + j * n;
+    const double mean = model.mean(static_cast<Eigen::Index>(j));
+    const double inverse_scale = 1.0 / model.scale(static_cast<Eigen::Index>(j));
+    double* out = work.z.data() + j;
+    for (std::size_t k = 0; k < n; ++k)
+      out[k * d] = (column[order[k]] - mean) * inverse_scale;
+  }
+  work.original_row = std::move(order);
+  const auto& sorted_row = work.original_row;
   work.stratum_begin.push_back(0);
   for (std::size_t k = 1; k < n; ++k)
-    if (stratum[order[k]] != stratum[order[k - 1]]) work.stratum_begin.push_back(k);
+    if (stratum[sorted_row[k]] != stratum[sorted_row[k - 1]]) work.stratum_begin.push_back(k);
   work.stratum_begin.push_back(n);
 
-  // Collinearity: rank of the standardised design.
-  if (d > 0) {
-    Eigen::ColPivHouseholderQR<Eigen::MatrixXd> qr(work.z);
-    qr.setThreshold(1e-10);
-    const auto rank = static_cast<std::size_t>(qr.rank());
-    if (rank < d) {
-      const auto& perm = qr.colsPermutation().indices();
-      const auto dependent = static_cast<std::size_t>(perm(static_cast<Eigen::Index>(rank)));
-      std::vector<Eigen::Index> basis;
-      for (std::size_t k = 0; k < rank; ++k)
-        basis.push_back(perm(static_cast<Eigen::Index>(k)));
-      Eigen::MatrixXd b(work.z.rows(), static_cast<Eigen::Index>(basis.size()));
-      for (std::size_t k = 0; k < basis.size(); ++k)
-        b.col(static_cast<Eigen::Index>(k)) = work.z.col(basis[k]);
-      const Eigen::VectorXd weights =
-          b.colPivHouseholderQr().solve(work.z.col(static_cast<Eigen::Index>(dependent)));
+  // Collinearity: the correlation matrix of the standardised design is singular along the
+  // combination that is constant; its eigenvector names the covariates involved.
+  if (d > 1) {
+    const Eigen::MatrixXd correlation =
+        (work.z.transpose() * work.z) / static_cast<double>(std::max<std::size_t>(n - 1, 1));
+    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eigen(correlation);
+    const double largest = eigen.eigenvalues().maxCoeff();
+    if (eigen.eigenvalues()(0) < 1e-10 * largest) {
+      const Eigen::VectorXd direction = eigen.eigenvectors().col(0);
+      Eigen::Index dependent = 0;
+      direction.cwiseAbs().maxCoeff(&dependent);
       std::vector<std::string> involved;
-      for (std::size_t k = 0; k < basis.size(); ++k)
-        if (std::fabs(weights(static_cast<Eigen::Index>(k))) > 1e-8)
-          involved.push_back(data.names[static_cast<std::size_t>(basis[k])]);
+      for (Eigen::Index j = 0; j < static_cast<Eigen::Index>(d); ++j)
+        if (j != dependent && std::fabs(direction(j)) > 1e-3)
+          involved.push_back(data.names[static_cast<std::size_t>(j)]);
       std::sort(involved.begin(), involved.end());
-      const std::string message = "covariate '" + data.names[dependent] + "' is collinear with " +
-                                  detail::quoted_list(involved);
+      const std::string message = "covariate '" + data.names[static_cast<std::size_t>(dependent)] +
+                                  "' is collinear with " + detail::quoted_list(involved);
       if (options.penalizer == 0)
         throw InvalidArgument(message +
-                              ": the coefficients are not identifiable; drop one of "
-                              "them or set a penalizer");
+                              ": the coefficients are not identifiable; drop one of them or set "
+                              "a penalizer");
       model.warnings.push_back(message + "; only the penalty identifies the coefficients");
     }
   }
@@ -466,7 +502,7 @@ inline CoxModel fit_cox(const CoxData& data, const CoxOptions& options = {}) {
     std::vector<double> e(end - begin), predicted(end - begin);
     for (std::size_t k = begin; k < end; ++k) {
       e[k - begin] = work.event[k];
-      predicted[k - begin] = -std::exp(eta(static_cast<Eigen::Index>(k)));
+      predicted[k - begin] = -eta(static_cast<Eigen::Index>(k));
     }
     counts.merge(concordance_counts(t, predicted, e));
   }
