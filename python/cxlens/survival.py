@@ -362,7 +362,8 @@ def fit_cox(df: pd.DataFrame, duration_col: str, event_col: str | None = None,
             raise _core.ColumnTypeError(f"covariate '{c}' is not numeric; encode it first")
     t = _float_array(df[duration_col], duration_col)
     e = _events_array(None if event_col is None else df[event_col], len(t))
-    x = np.asfortranarray(df[covariates].to_numpy(dtype=np.float64)) if covariates else np.zeros((len(t), 0), order="F")
+    # One 1-d array per covariate: views into the DataFrame's float blocks, no copy.
+    x = [np.ascontiguousarray(df[column].to_numpy(dtype=np.float64)) for column in covariates]
     codes, levels = [], []
     for column in strata_cols:
         c, lv = _group_codes(df[column])

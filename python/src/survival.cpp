@@ -169,20 +169,17 @@ void bind_survival(py::module_& root) {
 
   m.def(
       "fit_cox",
-      [](const F64& durations, const F64& events, const F64F& covariates,
+      [](const F64& durations, const F64& events, const std::vector<F64>& columns,
          std::vector<std::string> names, std::vector<U32> strata,
          std::vector<std::string> strata_names, const std::string& ties, double penalizer,
          double alpha, int max_iterations) {
-        if (covariates.ndim() != 2) throw InvalidArgument("covariates must be a 2-d array");
         CoxData data;
         data.durations = span1(durations);
         data.events = span1(events);
-        data.covariates = {covariates.data(),
-                           static_cast<std::size_t>(covariates.shape(0) * covariates.shape(1))};
-        if (names.size() != static_cast<std::size_t>(covariates.shape(1)))
+        for (const auto& column : columns)
+          data.columns.push_back(span1(column));
+        if (names.size() != columns.size())
           throw InvalidArgument("one name per covariate column is needed");
-        if (static_cast<std::size_t>(covariates.shape(0)) != data.durations.size())
-          throw InvalidArgument("covariates must have one row per duration");
         data.names = std::move(names);
         for (const auto& s : strata)
           data.strata.push_back(span1(s));
@@ -195,10 +192,11 @@ void bind_survival(py::module_& root) {
         py::gil_scoped_release release;
         return fit_cox(data, options);
       },
-      py::arg("durations"), py::arg("events"), py::arg("covariates"), py::arg("names"),
+      py::arg("durations"), py::arg("events"), py::arg("columns"), py::arg("names"),
       py::arg("strata") = std::vector<U32>{}, py::arg("strata_names") = std::vector<std::string>{},
       py::arg("ties") = "efron", py::arg("penalizer") = 0.0, py::arg("alpha") = 0.05,
-      py::arg("max_iterations") = 100);
+      py::arg("max_iterations") = 100,
+      "Fits a Cox model on durations, 0/1 events and one 1-d array per covariate.");
   m.def(
       "cox_log_partial_hazard",
       [](const CoxModel& model, const F64F& covariates) {
