@@ -88,21 +88,17 @@ struct ConcordanceCounts {
   }
 };
 
-/// Concordance counts of `predicted_time` (higher = expected to last longer) against observed
-/// `durations` and `events` (0/1), with lifelines' conventions: a pair is admissible when the
-/// row that ends first had an event and the other ends later, or at the same time censored;
-/// two events at the same time are not compared. Sorting plus a Fenwick tree: O(n log n).
-inline ConcordanceCounts concordance_counts(std::span<const double> durations,
-                                            std::span<const double> predicted_time,
-                                            std::span<const double> events) {
+namespace detail {
+
+/// Concordance counts given `order`: the rows by duration ascending, events before
+/// censorings at equal durations.
+inline ConcordanceCounts concordance_in_order(std::span<const double> durations,
+                                              std::span<const double> predicted_time,
+                                              std::span<const double> events,
+                                              std::span<const std::uint32_t> order) {
   const std::size_t n = durations.size();
-  if (predicted_time.size() != n || events.size() != n)
-    throw InvalidArgument("concordance: durations, predictions and events differ in length");
-  for (std::size_t i = 0; i < n; ++i)
-    if (std::isnan(predicted_time[i]) || std::isnan(durations[i]))
-      throw InvalidArgument("concordance: row " + std::to_string(i) + " has a NaN");
   // Ranks of the predictions (equal predictions share a rank).
-  const std::vector<std::uint32_t> by_prediction = detail::stable_order(predicted_time, false);
+  const std::vector<std::uint32_t> by_prediction = stable_order(predicted_time, false);
   std::vector<std::uint32_t> rank(n);
   std::uint32_t distinct = 0;
   for (std::size_t k = 0; k < n; ++k) {
@@ -111,8 +107,9 @@ inline ConcordanceCounts concordance_counts(std::span<const double> durations,
     rank[by_prediction[k]] = distinct;
   }
   const std::size_t ranks = n == 0 ? 0 : distinct + 1;
-  std::vector<std::uint64_t> tree(ranks + 1, 0);
+  std::vector<std::uint64_t> tree(ranks + 1, 0), exact(ranks, 0);
   const auto add = [&](std::uint32_t r) {
+    ++exact[r];
     for (std::size_t i = r + 1; i <= ranks; i += i & (~i + 1))
       ++tree[i];
   };
@@ -122,7 +119,47 @@ inline ConcordanceCounts concordance_counts(std::span<const double> durations,
       total += tree[i];
     return total;
   };
-  // Rows by duration; at equal durations events come before censorings.
+  ConcordanceCounts counts;
+  std::uint64_t inserted = 0;
+  for (std::size_t k = 0; k < n;) {
+    const double t = durations[order[k]];
+    const bool dead = events[order[k]] != 0;
+    std::size_t end = k;
+    while (end < n && durations[order[end]] == t && (events[order[end]] != 0) == dead)
+      ++end;
+    counts.pairs += static_cast<double>(inserted) * static_cast<double>(end - k);
+    if (inserted > 0) {
+      for (std::size_t j = k; j < end; ++j) {
+        const std::uint32_t r = rank[order[j]];
+        counts.correct += static_cast<double>(below(r));
+        counts.tied += static_cast<double>(exact[r]);
+      }
+    }
+    if (dead) {
+      for (std::size_t j = k; j < end; ++j)
+        add(rank[order[j]]);
+      inserted += end - k;
+    }
+    k = end;
+  }
+  return counts;
+}
+
+}  // namespace detail
+
+/// Concordance counts of `predicted_time` (higher = expected to last longer) against observed
+/// `durations` and `events` (0/1), with lifelines' conventions: a pair is admissible when the
+/// row that ends first had an event and the other ends later, or at the same time censored;
+/// two events at the same time are not compared. Radix sorts plus a Fenwick tree: O(n log n).
+inline ConcordanceCounts concordance_counts(std::span<const double> durations,
+                                            std::span<const double> predicted_time,
+                                            std::span<const double> events) {
+  const std::size_t n = durations.size();
+  if (predicted_time.size() != n || events.size() != n)
+    throw InvalidArgument("concordance: durations, predictions and events differ in length");
+  for (std::size_t i = 0; i < n; ++i)
+    if (std::isnan(predicted_time[i]) || std::isnan(durations[i]))
+      throw InvalidArgument("concordance: row " + std::to_string(i) + " has a NaN");
   std::vector<std::uint32_t> order(n);
   std::iota(order.begin(), order.end(), 0u);
   {
@@ -135,29 +172,7 @@ inline ConcordanceCounts concordance_counts(std::span<const double> durations,
       keys[i] = detail::order_key(durations[i]);
     detail::radix_sort_by(order, keys);
   }
-  ConcordanceCounts counts;
-  std::uint64_t inserted = 0;
-  for (std::size_t k = 0; k < n;) {
-    const double t = durations[order[k]];
-    const bool dead = events[order[k]] != 0;
-    std::size_t end = k;
-    while (end < n && durations[order[end]] == t && (events[order[end]] != 0) == dead)
-      ++end;
-    counts.pairs += static_cast<double>(inserted) * static_cast<double>(end - k);
-    for (std::size_t j = k; j < end; ++j) {
-      const std::uint32_t r = rank[order[j]];
-      const std::uint64_t less = below(r), less_or_equal = below(r + 1);
-      counts.correct += static_cast<double>(less);
-      counts.tied += static_cast<double>(less_or_equal - less);
-    }
-    if (dead) {
-      for (std::size_t j = k; j < end; ++j)
-        add(rank[order[j]]);
-      inserted += end - k;
-    }
-    k = end;
-  }
-  return counts;
+  return detail::concordance_in_order(durations, predicted_time, events, order);
 }
 
 /// Harrell's C: the share of admissible pairs whose predicted times are ordered as their

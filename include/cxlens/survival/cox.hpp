@@ -509,21 +509,39 @@ inline CoxModel fit_cox(const CoxData& data, const CoxOptions& options = {}) {
   for (std::size_t s = 0; s < strata_count; ++s) {
     const std::size_t begin = work.stratum_begin[s], end = work.stratum_begin[s + 1];
     if (end - begin < 2) continue;
-    std::vector<double> t(work.time.begin() + static_cast<std::ptrdiff_t>(begin),
-                          work.time.begin() + static_cast<std::ptrdiff_t>(end));
+    const std::span<const double> t(work.time.data() + begin, end - begin);
     std::vector<double> e(end - begin), predicted(end - begin);
     for (std::size_t k = begin; k < end; ++k) {
       e[k - begin] = work.event[k];
       predicted[k - begin] = -eta(static_cast<Eigen::Index>(k));
     }
-    counts.merge(concordance_counts(t, predicted, e));
+    // The rows are sorted by duration descending: reversed, with events moved before
+    // censorings inside each run of equal durations, they are in concordance order.
+    std::vector<std::uint32_t> ascending;
+    ascending.reserve(end - begin);
+    for (std::size_t run_end = end - begin; run_end > 0;) {
+      std::size_t run_begin = run_end;
+      while (run_begin > 0 && t[run_begin - 1] == t[run_end - 1])
+        --run_begin;
+      for (std::size_t k = run_end; k > run_begin; --k)
+        if (e[k - 1] != 0) ascending.push_back(static_cast<std::uint32_t>(k - 1));
+      for (std::size_t k = run_end; k > run_begin; --k)
+        if (e[k - 1] == 0) ascending.push_back(static_cast<std::uint32_t>(k - 1));
+      run_end = run_begin;
+    }
+    counts.merge(detail::concordance_in_order(t, predicted, e, ascending));
   }
   model.concordance = counts.pairs > 0 ? counts.index() : std::numeric_limits<double>::quiet_NaN();
 
-  model.baseline_time.assign(data.durations.begin(), data.durations.end());
-  std::sort(model.baseline_time.begin(), model.baseline_time.end());
+  // Distinct durations ascending: the sorted rows, deduplicated (and merged over strata).
+  model.baseline_time.assign(work.time.rbegin(), work.time.rend());
   model.baseline_time.erase(std::unique(model.baseline_time.begin(), model.baseline_time.end()),
                             model.baseline_time.end());
+  if (strata_count > 1) {
+    std::sort(model.baseline_time.begin(), model.baseline_time.end());
+    model.baseline_time.erase(std::unique(model.baseline_time.begin(), model.baseline_time.end()),
+                              model.baseline_time.end());
+  }
   const std::size_t times = model.baseline_time.size();
   model.baseline_hazard.assign(strata_count, std::vector<double>(times, 0.0));
   model.baseline_cumulative_hazard.assign(strata_count, std::vector<double>(times, 0.0));
