@@ -337,13 +337,14 @@ class CoxResult:
 def fit_cox(df: pd.DataFrame, duration_col: str, event_col: str | None = None,
             covariates: Sequence[str] | None = None, strata: Sequence[str] | str | None = None,
             ties: str = "efron", penalizer: float = 0.0, alpha: float = 0.05,
-            max_iterations: int = 100) -> CoxResult:
+            max_iterations: int = 100, threads: int = 1) -> CoxResult:
     """Fits a Cox proportional-hazards model on a DataFrame.
 
     ``covariates`` defaults to every column but the duration, event and strata columns. The fit
     standardises covariates internally (as lifelines), so coefficients, standard errors and the
     log-likelihood equal lifelines' ``CoxPHFitter``. ``penalizer`` follows lifelines: the fit
     maximises ``loglik - n * penalizer * |b|^2 / 2`` on the standardised coefficients ``b``.
+    ``threads`` splits each Newton step's row work; results are identical for any count.
     """
     if strata is None:
         strata_cols: list[str] = []
@@ -370,7 +371,7 @@ def fit_cox(df: pd.DataFrame, duration_col: str, event_col: str | None = None,
         codes.append(c)
         levels.append(lv)
     native = _s.fit_cox(t, e, x, covariates, codes, strata_cols, ties, float(penalizer), alpha,
-                        max_iterations)
+                        max_iterations, threads)
     return CoxResult(native, strata_cols, levels, alpha)
 
 

@@ -172,7 +172,7 @@ void bind_survival(py::module_& root) {
       [](const F64& durations, const F64& events, const std::vector<F64>& columns,
          std::vector<std::string> names, std::vector<U32> strata,
          std::vector<std::string> strata_names, const std::string& ties, double penalizer,
-         double alpha, int max_iterations) {
+         double alpha, int max_iterations, unsigned threads) {
         CoxData data;
         data.durations = span1(durations);
         data.events = span1(events);
@@ -189,13 +189,14 @@ void bind_survival(py::module_& root) {
         options.penalizer = penalizer;
         options.alpha = alpha;
         options.max_iterations = max_iterations;
+        options.threads = threads;
         py::gil_scoped_release release;
         return fit_cox(data, options);
       },
       py::arg("durations"), py::arg("events"), py::arg("columns"), py::arg("names"),
       py::arg("strata") = std::vector<U32>{}, py::arg("strata_names") = std::vector<std::string>{},
       py::arg("ties") = "efron", py::arg("penalizer") = 0.0, py::arg("alpha") = 0.05,
-      py::arg("max_iterations") = 100,
+      py::arg("max_iterations") = 100, py::arg("threads") = 1,
       "Fits a Cox model on durations, 0/1 events and one 1-d array per covariate.");
   m.def(
       "cox_log_partial_hazard",

@@ -507,3 +507,34 @@ TEST_CASE("cohort retention: contractual and behavioural, any thread count") {
   CHECK(period_start(period_index(make_timestamp(1969, 12, 31), CohortPeriod::month),
                      CohortPeriod::month) == make_timestamp(1969, 12, 1));
 }
+
+TEST_CASE("Cox results are identical for any thread count") {
+  const std::size_t n = 200000, d = 3;
+  std::mt19937_64 rng(9);
+  std::normal_distribution<double> normal;
+  std::exponential_distribution<double> expo(1.0);
+  std::vector<double> x(n * d), t(n), e(n);
+  for (auto& v : x)
+    v = normal(rng);
+  for (std::size_t r = 0; r < n; ++r) {
+    const double eta = 0.5 * x[r] - 0.3 * x[n + r] + 0.1 * x[2 * n + r];
+    const double time = std::round(expo(rng) / std::exp(eta) * 50) / 50, censor = 2 * expo(rng);
+    t[r] = std::min(time, censor);
+    e[r] = time <= censor ? 1.0 : 0.0;
+  }
+  CoxData data;
+  data.durations = t;
+  data.events = e;
+  data.covariates = x;
+  data.names = {"a", "b", "c"};
+  CoxOptions options;
+  const CoxModel one = fit_cox(data, options);
+  options.threads = 2;
+  const CoxModel two = fit_cox(data, options);
+  options.threads = 5;
+  const CoxModel five = fit_cox(data, options);
+  CHECK(one.coef == two.coef);
+  CHECK(one.se == five.se);
+  CHECK(one.log_likelihood == five.log_likelihood);
+  CHECK(one.coef(0) == doctest::Approx(0.5).epsilon(0.05));
+}

@@ -170,7 +170,7 @@ def test_concordance_matches_lifelines_with_ties():
 # ---- quickstarts by changing only the import ------------------------------------------------
 
 def test_lifelines_quickstarts_run(capsys):
-    import matplotlib
+    matplotlib = pytest.importorskip("matplotlib", reason="the quickstarts plot with matplotlib")
 
     matplotlib.use("Agg")
     # KM quickstart

@@ -7,11 +7,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <exception>
 #include <limits>
 #include <map>
 #include <numeric>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cxlens/error.hpp"
@@ -40,6 +42,9 @@ struct CoxOptions {
   /// Largest standardised |coefficient| before the fit reports a monotone likelihood (perfect
   /// separation) instead of drifting to infinity; only checked without a penalty.
   double separation_limit = 20.0;
+  /// Worker threads for the per-row work of each Newton step. Rows are split into fixed
+  /// chunks whose sums are added in order, so results are identical for any thread count.
+  unsigned threads = 1;
 };
 
 /// Input of `fit_cox`: one row per subject. Covariates are column-major (`rows * names.size()`
@@ -116,15 +121,56 @@ struct CoxEvaluation {
   Eigen::MatrixXd hessian;
 };
 
-inline CoxEvaluation cox_evaluate(const CoxWork& work, const Eigen::VectorXd& beta, Ties ties) {
+/// Runs `work(chunk)` for chunks `0..chunks-1` on up to `threads` threads. Chunks are fixed by
+/// the caller, so results reduced in chunk order do not depend on the thread count.
+template <class Work>
+void for_chunks(unsigned threads, std::size_t chunks, Work&& work) {
+  threads = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(chunks)));
+  if (threads == 1) {
+    for (std::size_t c = 0; c < chunks; ++c)
+      work(c);
+    return;
+  }
+  std::vector<std::exception_ptr> errors(threads);
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      try {
+        for (std::size_t c = t; c < chunks; c += threads)
+          work(c);
+      } catch (...) {
+        errors[t] = std::current_exception();
+      }
+    });
+  for (auto& thread : pool)
+    thread.join();
+  for (const auto& error : errors)
+    if (error) std::rethrow_exception(error);
+}
+
+inline CoxEvaluation cox_evaluate(const CoxWork& work, const Eigen::VectorXd& beta, Ties ties,
+                                  unsigned threads = 1) {
   const auto n = static_cast<Eigen::Index>(work.z.rows());
   const auto d = static_cast<Eigen::Index>(work.z.cols());
   CoxEvaluation out;
   out.gradient = Eigen::VectorXd::Zero(d);
   out.hessian = Eigen::MatrixXd::Zero(d, d);
-  const Eigen::VectorXd eta = work.z * beta;
+  // Rows split into fixed chunks (independent of the thread count): identical sums always.
+  constexpr Eigen::Index chunk_rows = 65536;
+  const auto chunks = static_cast<std::size_t>((n + chunk_rows - 1) / chunk_rows);
+  const auto chunk_begin = [&](std::size_t c) { return static_cast<Eigen::Index>(c) * chunk_rows; };
+  const auto chunk_size = [&](std::size_t c) { return std::min(chunk_rows, n - chunk_begin(c)); };
+  Eigen::VectorXd eta(n);
+  for_chunks(threads, chunks, [&](std::size_t c) {
+    eta.segment(chunk_begin(c), chunk_size(c)).noalias() =
+        work.z.middleRows(chunk_begin(c), chunk_size(c)) * beta;
+  });
   const double shift = n == 0 ? 0.0 : eta.maxCoeff();
-  const Eigen::VectorXd w = (eta.array() - shift).exp();
+  Eigen::VectorXd w(n);
+  for_chunks(threads, chunks, [&](std::size_t c) {
+    w.segment(chunk_begin(c), chunk_size(c)) =
+        (eta.segment(chunk_begin(c), chunk_size(c)).array() - shift).exp();
+  });
   // One pass down the risk sets (durations descending) keeps s0 and s1 = sum w z; for every
   // event time it records the tie-correction sums below, S1 and D1 (the events' sum w z).
   // The second-moment sums are never formed per time: sum_t inv_t S2(t) is
@@ -204,16 +250,25 @@ inline CoxEvaluation cox_evaluate(const CoxWork& work, const Eigen::VectorXd& be
       a(static_cast<Eigen::Index>(r)) =
           w(static_cast<Eigen::Index>(r)) * (stratum_total[s] - later[r] - row_f_inv[r]);
   // Z' a and Z' diag(a) Z in row blocks that stay in cache.
+  std::vector<Eigen::VectorXd> chunk_gradient(chunks, Eigen::VectorXd::Zero(d));
+  std::vector<Eigen::MatrixXd> chunk_hessian(chunks, Eigen::MatrixXd::Zero(d, d));
+  for_chunks(threads, chunks, [&](std::size_t c) {
+    constexpr Eigen::Index block = 2048;
+    Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> weighted(block, d);
+    const Eigen::Index last = chunk_begin(c) + chunk_size(c);
+    for (Eigen::Index first = chunk_begin(c); first < last; first += block) {
+      const Eigen::Index rows = std::min(block, last - first);
+      const auto z_block = work.z.middleRows(first, rows);
+      const auto a_block = a.segment(first, rows);
+      weighted.topRows(rows) = z_block.array().colwise() * a_block.array();
+      chunk_gradient[c].noalias() += z_block.transpose() * a_block;
+      chunk_hessian[c].noalias() += z_block.transpose() * weighted.topRows(rows);
+    }
+  });
   out.gradient = dead_sum;
-  constexpr Eigen::Index block = 2048;
-  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> weighted(block, d);
-  for (Eigen::Index first = 0; first < n; first += block) {
-    const Eigen::Index rows = std::min(block, n - first);
-    const auto z_block = work.z.middleRows(first, rows);
-    const auto a_block = a.segment(first, rows);
-    weighted.topRows(rows) = z_block.array().colwise() * a_block.array();
-    out.gradient.noalias() -= z_block.transpose() * a_block;
-    out.hessian.noalias() -= z_block.transpose() * weighted.topRows(rows);
+  for (std::size_t c = 0; c < chunks; ++c) {
+    out.gradient -= chunk_gradient[c];
+    out.hessian -= chunk_hessian[c];
   }
   const auto times = static_cast<Eigen::Index>(t_inv2.size());
   if (times > 0 && d > 0) {
@@ -407,7 +462,7 @@ inline CoxModel fit_cox(const CoxData& data, const CoxOptions& options = {}) {
     e.hessian.diagonal().array() -= ridge;
   };
   Eigen::VectorXd beta = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(d));
-  detail::CoxEvaluation current = detail::cox_evaluate(work, beta, options.ties);
+  detail::CoxEvaluation current = detail::cox_evaluate(work, beta, options.ties, options.threads);
   model.null_log_likelihood = current.loglik;
   penalised(current, beta);
   for (int iteration = 0; iteration < options.max_iterations && d > 0; ++iteration) {
@@ -442,7 +497,7 @@ inline CoxModel fit_cox(const CoxData& data, const CoxOptions& options = {}) {
     double step = 1.0;
     for (;;) {
       const Eigen::VectorXd trial = beta + step * delta;
-      detail::CoxEvaluation next = detail::cox_evaluate(work, trial, options.ties);
+      detail::CoxEvaluation next = detail::cox_evaluate(work, trial, options.ties, options.threads);
       penalised(next, trial);
       if (std::isfinite(next.loglik) &&
           next.loglik >= current.loglik - 1e-12 * std::fabs(current.loglik)) {
