@@ -451,10 +451,9 @@ def churn_features(log: Any, as_of: Any, window_days: float = 90.0,
     native = _native_log(log)
     customers, values = _s.churn_features(native, _timestamp_ns(as_of), window_days,
                                           repeat_window_days, contractual, threads)
-    all_keys = native.customer_keys()
-    all_keys = (np.array(all_keys, dtype=np.int64) if native.integer_customer_keys
-                else np.array(all_keys, dtype=object))
-    keys = all_keys[np.asarray(customers, dtype=np.int64)]
+    keys = _s.customer_keys_of(native, np.asarray(customers, dtype=np.uint32))
+    if not native.integer_customer_keys:
+        keys = np.asarray(keys, dtype=object)
     frame = pd.DataFrame(np.asarray(values), index=pd.Index(keys, name="customer"),
                          columns=churn_feature_names())
     frame.attrs["customer_ids"] = np.asarray(customers, dtype=np.uint32)

@@ -12,6 +12,7 @@
 #include <cxlens/survival/cox.hpp>
 #include <cxlens/survival/kaplan_meier.hpp>
 
+#include <charconv>
 #include <optional>
 #include <string>
 #include <vector>
@@ -266,6 +267,30 @@ void bind_survival(py::module_& root) {
 
   // ---- churn ------------------------------------------------------------------------------
   m.def("churn_feature_names", [] { return FeatureTable::names(); });
+  m.def(
+      "customer_keys_of",
+      [](const EventLog& log, const U32& ids) -> py::object {
+        const auto rows = span1(ids);
+        const auto& names = log.customers().names();
+        if (log.integer_customer_keys()) {
+          py::array_t<std::int64_t> out(static_cast<py::ssize_t>(rows.size()));
+          auto* data = out.mutable_data();
+          for (std::size_t i = 0; i < rows.size(); ++i) {
+            const std::string& key = names.at(rows[i]);
+            std::int64_t value = 0;
+            const auto [end, error] = std::from_chars(key.data(), key.data() + key.size(), value);
+            if (error != std::errc() || end != key.data() + key.size())
+              throw InvalidArgument("a customer key is not an integer");
+            data[i] = value;
+          }
+          return std::move(out);
+        }
+        py::list out(rows.size());
+        for (std::size_t i = 0; i < rows.size(); ++i)
+          out[i] = py::str(names.at(rows[i]));
+        return std::move(out);
+      },
+      py::arg("log"), py::arg("ids"), "Customer keys of the given ids (int64 for integer keys).");
   m.def("reason_text",
         [](std::size_t feature, bool high) { return std::string(reason_text(feature, high)); });
   m.def(
@@ -373,12 +398,12 @@ void bind_survival(py::module_& root) {
           throw InvalidArgument("values must be customers x churn features");
         table.values = values;
         const auto clv_values = clv ? span1(*clv) : std::span<const double>{};
-        std::vector<AtRiskEntry> list;
+        AtRiskScores scores;
         {
           py::gil_scoped_release release;
-          list = at_risk_list(model, table, clv_values, limit, reasons, threads);
+          scores = score_at_risk(model, table, clv_values, limit, reasons, threads);
         }
-        const auto rows = static_cast<py::ssize_t>(list.size());
+        const auto rows = static_cast<py::ssize_t>(scores.order.size());
         const auto k = static_cast<py::ssize_t>(reasons);
         py::array_t<CustomerId> customer(rows);
         py::array_t<double> risk(rows), var(rows);
@@ -388,17 +413,16 @@ void bind_survival(py::module_& root) {
         auto f = feature.mutable_unchecked<2>();
         auto c = contribution.mutable_unchecked<2>();
         auto h = high.mutable_unchecked<2>();
-        for (py::ssize_t r = 0; r < rows; ++r) {
-          const auto& entry = list[static_cast<std::size_t>(r)];
-          customer.mutable_at(r) = entry.customer;
-          risk.mutable_at(r) = entry.risk;
-          var.mutable_at(r) = entry.value_at_risk;
+        for (py::ssize_t i = 0; i < rows; ++i) {
+          const std::size_t r = scores.order[static_cast<std::size_t>(i)];
+          customer.mutable_at(i) = table.customers[r];
+          risk.mutable_at(i) = scores.risk[r];
+          var.mutable_at(i) = scores.value_at_risk[r];
           for (py::ssize_t j = 0; j < k; ++j) {
-            const bool has = static_cast<std::size_t>(j) < entry.reasons.size();
-            const auto& reason = entry.reasons[has ? static_cast<std::size_t>(j) : 0];
-            f(r, j) = has ? static_cast<std::int32_t>(reason.feature) : -1;
-            c(r, j) = has ? reason.contribution : 0.0;
-            h(r, j) = has && reason.high ? 1 : 0;
+            const std::size_t at = r * reasons + static_cast<std::size_t>(j);
+            f(i, j) = scores.reason_feature[at];
+            c(i, j) = scores.reason_contribution[at];
+            h(i, j) = scores.reason_high[at];
           }
         }
         py::dict out;

@@ -605,6 +605,89 @@ inline Eigen::VectorXd contributions(const LogisticModel& model, std::span<const
   return out;
 }
 
+/// Scores of every row of a feature table, in flat arrays (no per-customer allocations):
+/// what `at_risk_list` sorts and cuts.
+struct AtRiskScores {
+  std::vector<std::uint32_t> order;          ///< Table rows, riskiest first (cut to the limit).
+  std::vector<double> risk;                  ///< Churn probability per table row.
+  std::vector<double> value_at_risk;         ///< risk x CLV per table row (NaN without a CLV).
+  std::size_t reasons = 0;                   ///< Reasons kept per row.
+  std::vector<std::int32_t> reason_feature;  ///< rows x reasons; -1 where fewer reasons.
+  std::vector<double> reason_contribution;   ///< rows x reasons.
+  std::vector<std::uint8_t> reason_high;     ///< rows x reasons: value above the average.
+};
+
+/// Scores every row of `table` with `model`: risk, value at risk (`clv` optional, one value
+/// per row) and the `reasons` strongest positive contributions; `order` ranks rows by value
+/// at risk when `clv` is given and by risk otherwise (ties by customer id), cut to `limit`
+/// (0 = all). Scoring runs on `threads` workers over fixed ranges; results do not depend on it.
+inline AtRiskScores score_at_risk(const LogisticModel& model, const FeatureTable& table,
+                                  std::span<const double> clv = {}, std::size_t limit = 0,
+                                  std::size_t reasons = 3, unsigned threads = 1) {
+  const std::size_t n = table.customers.size();
+  if (!clv.empty() && clv.size() != n) throw InvalidArgument("clv needs one value per table row");
+  if (static_cast<Eigen::Index>(churn_feature_count) != model.coef.size())
+    throw InvalidArgument("the model was not fitted on the churn feature table");
+  AtRiskScores out;
+  out.reasons = reasons;
+  out.risk.resize(n);
+  out.value_at_risk.resize(n);
+  out.reason_feature.assign(n * reasons, -1);
+  out.reason_contribution.assign(n * reasons, 0.0);
+  out.reason_high.assign(n * reasons, 0);
+  std::array<double, churn_feature_count> weight{}, center{};
+  for (std::size_t j = 0; j < churn_feature_count; ++j) {
+    const auto jj = static_cast<Eigen::Index>(j);
+    weight[j] = model.coef_std(jj) / model.scale(jj);
+    center[j] = model.mean(jj);
+  }
+  detail::run_parallel(threads, n, [&](std::size_t first, std::size_t last) {
+    std::array<std::pair<double, std::uint32_t>, churn_feature_count> ranked;
+    for (std::size_t r = first; r < last; ++r) {
+      const double* row = table.values.data() + r * churn_feature_count;
+      double logit = model.intercept;
+      std::size_t positive = 0;
+      for (std::uint32_t j = 0; j < churn_feature_count; ++j) {
+        const double c = weight[j] * (row[j] - center[j]);
+        logit += c;
+        if (c > 0) ranked[positive++] = {-c, j};
+      }
+      out.risk[r] = 1.0 / (1.0 + std::exp(-logit));
+      out.value_at_risk[r] =
+          clv.empty() ? std::numeric_limits<double>::quiet_NaN() : out.risk[r] * clv[r];
+      const std::size_t keep = std::min(reasons, positive);
+      std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(keep),
+                        ranked.begin() + static_cast<std::ptrdiff_t>(positive));
+      for (std::size_t k = 0; k < keep; ++k) {
+        const std::uint32_t j = ranked[k].second;
+        out.reason_feature[r * reasons + k] = static_cast<std::int32_t>(j);
+        out.reason_contribution[r * reasons + k] = -ranked[k].first;
+        out.reason_high[r * reasons + k] = row[j] > center[j] ? 1 : 0;
+      }
+    }
+  });
+  const bool by_value = !clv.empty();
+  std::vector<double> key(n);
+  for (std::size_t r = 0; r < n; ++r) {
+    const double k = by_value ? out.value_at_risk[r] : out.risk[r];
+    key[r] = std::isnan(k) ? -std::numeric_limits<double>::infinity() : k;
+  }
+  out.order.resize(n);
+  std::iota(out.order.begin(), out.order.end(), 0u);
+  const auto better = [&](std::uint32_t a, std::uint32_t b) {
+    if (key[a] != key[b]) return key[a] > key[b];
+    return table.customers[a] < table.customers[b];
+  };
+  if (limit > 0 && limit < n) {
+    std::partial_sort(out.order.begin(), out.order.begin() + static_cast<std::ptrdiff_t>(limit),
+                      out.order.end(), better);
+    out.order.resize(limit);
+  } else {
+    std::sort(out.order.begin(), out.order.end(), better);
+  }
+  return out;
+}
+
 /// The at-risk list: every row of `table` scored by `model`, sorted by value at risk when
 /// `clv` (one value per table row) is given and by risk otherwise (ties by customer id), cut
 /// to `limit` entries (0 = all), each with its `reasons` strongest reason codes. Scoring runs
@@ -613,45 +696,24 @@ inline std::vector<AtRiskEntry> at_risk_list(const LogisticModel& model, const F
                                              std::span<const double> clv = {},
                                              std::size_t limit = 0, std::size_t reasons = 3,
                                              unsigned threads = 1) {
-  const std::size_t n = table.customers.size();
-  if (!clv.empty() && clv.size() != n) throw InvalidArgument("clv needs one value per table row");
-  if (static_cast<Eigen::Index>(churn_feature_count) != model.coef.size())
-    throw InvalidArgument("the model was not fitted on the churn feature table");
-  std::vector<AtRiskEntry> entries(n);
-  detail::run_parallel(threads, n, [&](std::size_t first, std::size_t last) {
-    std::vector<std::pair<double, std::uint32_t>> ranked;
-    for (std::size_t r = first; r < last; ++r) {
-      const std::span<const double> row(table.values.data() + r * churn_feature_count,
-                                        churn_feature_count);
-      const Eigen::VectorXd c = contributions(model, row);
-      const double logit = model.intercept + c.sum();
-      AtRiskEntry& entry = entries[r];
-      entry.customer = table.customers[r];
-      entry.risk = 1.0 / (1.0 + std::exp(-logit));
-      entry.value_at_risk =
-          clv.empty() ? std::numeric_limits<double>::quiet_NaN() : entry.risk * clv[r];
-      ranked.clear();
-      for (std::uint32_t j = 0; j < churn_feature_count; ++j)
-        if (c(j) > 0) ranked.emplace_back(-c(j), j);
-      std::sort(ranked.begin(), ranked.end());
-      for (std::size_t k = 0; k < std::min(reasons, ranked.size()); ++k) {
-        const std::uint32_t j = ranked[k].second;
-        const bool high = row[j] > model.mean(j);
-        entry.reasons.push_back(Reason{j, -ranked[k].first, high, reason_text(j, high)});
-      }
+  const AtRiskScores scores = score_at_risk(model, table, clv, limit, reasons, threads);
+  std::vector<AtRiskEntry> entries;
+  entries.reserve(scores.order.size());
+  for (const std::uint32_t r : scores.order) {
+    AtRiskEntry entry;
+    entry.customer = table.customers[r];
+    entry.risk = scores.risk[r];
+    entry.value_at_risk = scores.value_at_risk[r];
+    for (std::size_t k = 0; k < reasons; ++k) {
+      const std::int32_t j = scores.reason_feature[r * reasons + k];
+      if (j < 0) break;
+      const bool high = scores.reason_high[r * reasons + k] != 0;
+      entry.reasons.push_back(Reason{static_cast<std::uint32_t>(j),
+                                     scores.reason_contribution[r * reasons + k], high,
+                                     reason_text(static_cast<std::size_t>(j), high)});
     }
-  });
-  const bool by_value = !clv.empty();
-  std::stable_sort(entries.begin(), entries.end(), [&](const AtRiskEntry& a, const AtRiskEntry& b) {
-    const auto key = [&](const AtRiskEntry& e) {
-      const double k = by_value ? e.value_at_risk : e.risk;
-      return std::isnan(k) ? -std::numeric_limits<double>::infinity() : k;
-    };
-    const double ka = key(a), kb = key(b);
-    if (ka != kb) return ka > kb;
-    return a.customer < b.customer;
-  });
-  if (limit > 0 && entries.size() > limit) entries.resize(limit);
+    entries.push_back(std::move(entry));
+  }
   return entries;
 }
 
