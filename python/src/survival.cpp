@@ -283,12 +283,12 @@ void bind_survival(py::module_& root) {
               throw InvalidArgument("a customer key is not an integer");
             data[i] = value;
           }
-          return std::move(out);
+          return out;
         }
         py::list out(rows.size());
         for (std::size_t i = 0; i < rows.size(); ++i)
           out[i] = py::str(names.at(rows[i]));
-        return std::move(out);
+        return out;
       },
       py::arg("log"), py::arg("ids"), "Customer keys of the given ids (int64 for integer keys).");
   m.def("reason_text",
