@@ -20,4 +20,5 @@
 #include "cxlens/store/event_log.hpp"
 #include "cxlens/store/rejections.hpp"
 #include "cxlens/summary_io.hpp"
+#include "cxlens/survival/survival.hpp"
 #include "cxlens/version.hpp"

@@ -22,7 +22,7 @@ from ._core import (
     hash_identity_key,
     hash_identity_key64,
 )
-from . import engage, identity, insight, journey, retention
+from . import engage, identity, insight, journey, retention, survival
 from .model import Channel
 from .sim import World, simulate, simulation_settings
 from .store import EventLog, RejectionReport
@@ -47,4 +47,5 @@ __all__ = [
     "retention",
     "simulate",
     "simulation_settings",
+    "survival",
 ]

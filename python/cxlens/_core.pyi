@@ -376,3 +376,6 @@ def engage_plan_outreach(
     offer: npt.NDArray[np.uint8] | None = ..., offer_lift: npt.NDArray[np.float64] | None = ...,
     eligible: npt.NDArray[np.uint8] | None = ...,
 ) -> dict[str, Any]: ...
+
+# Survival, cohorts and churn (python/src/survival.cpp); use cxlens.survival, which wraps it.
+survival: Any
