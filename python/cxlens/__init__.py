@@ -43,6 +43,7 @@ __all__ = [
     "insight",
     "hash_identity_key",
     "hash_identity_key64",
+    "identity",
     "journey",
     "retention",
     "simulate",
