@@ -279,7 +279,9 @@ void bind_journey(py::module_& m) {
           "Versioned bytes (kind 'journey.variants').")
       .def_static(
           "from_bytes",
-          [](const py::bytes& bytes) { return VariantSummary::from_bytes(std::string_view(bytes)); },
+          [](const py::bytes& bytes) {
+            return VariantSummary::from_bytes(std::string_view(bytes));
+          },
           py::arg("bytes"))
       .def(py::pickle(
           [](const VariantSummary& s) { return py::make_tuple(py::bytes(s.to_bytes())); },

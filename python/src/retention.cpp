@@ -250,8 +250,7 @@ void bind_retention(py::module_& parent) {
       .def_property_readonly("unique_rows", &rt::SpendHistogram::unique_rows)
       .def_property_readonly("input_rows", &rt::SpendHistogram::input_rows)
       .def(
-          "to_bytes",
-          [](const rt::SpendHistogram& h) { return py::bytes(h.to_bytes()); },
+          "to_bytes", [](const rt::SpendHistogram& h) { return py::bytes(h.to_bytes()); },
           "Compact versioned bytes (kind 'retention.spend_histogram').")
       .def_static(
           "from_bytes",

@@ -186,7 +186,8 @@ cxlens::EventLog journey_log(int customers, int first_customer) {
       state = state * 6364136223846793005ULL + 1442695040888963407ULL;
       Interaction event;
       event.customer = log.add_customer(std::to_string(c));
-      event.time = start + static_cast<Timestamp>(s * 3600 + (state >> 54)) * nanoseconds_per_second;
+      event.time =
+          start + static_cast<Timestamp>(s * 3600 + (state >> 54)) * nanoseconds_per_second;
       event.channel = static_cast<ChannelId>(state >> 62 == 3 ? 0 : state >> 62);
       event.event_type = log.event_type_id(s + 1 == steps ? "purchase" : "digital_session");
       event.value = s + 1 == steps ? 10.0 : 0.0;

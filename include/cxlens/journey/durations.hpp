@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "cxlens/error.hpp"
-#include "cxlens/summary_io.hpp"
 #include "cxlens/model/time.hpp"
+#include "cxlens/summary_io.hpp"
 
 namespace cxlens::journey {
 

@@ -13,10 +13,10 @@
 #include <vector>
 
 #include "cxlens/error.hpp"
-#include "cxlens/summary_io.hpp"
 #include "cxlens/journey/durations.hpp"
 #include "cxlens/journey/journeys.hpp"
 #include "cxlens/journey/touchpoint.hpp"
+#include "cxlens/summary_io.hpp"
 
 namespace cxlens::journey {
 
