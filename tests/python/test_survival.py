@@ -364,3 +364,11 @@ def test_planted_driver_ranks_first_and_beats_rfm(world):
     cox = survival.fit_churn_cox(train.drop(columns=["sentiment_trend", "survey_silence"]),
                                  survival.churn_outcomes(log, train, day(270), 90), penalizer=0.1)
     assert cox.params["unresolved_cases"] > 0
+
+
+def test_cohort_heatmap_plots():
+    matplotlib = pytest.importorskip("matplotlib", reason="the heatmap needs matplotlib")
+    matplotlib.use("Agg")
+    table = survival.cohort_retention(_small_log(), definition="contractual")
+    ax = survival.plot_cohort_heatmap(table)
+    assert ax.get_xlabel() == "periods since acquisition"
