@@ -285,6 +285,10 @@ def _check_frame(df: Any, what: str) -> None:
         raise InvalidArgument(f"{what} is empty: it has no records")
 
 
+#: The native text reader accepts str, None, NaN and pd.NA and rejects anything else itself.
+_NATIVE_CHECKS_TEXT = True
+
+
 def _text(series: pd.Series, what: str, allow_dates: bool = False) -> list:
     """A column as a list of str / None, with the type checks of the mapping layer."""
     dtype = series.dtype
@@ -304,11 +308,18 @@ def _text(series: pd.Series, what: str, allow_dates: bool = False) -> list:
     if pd.api.types.is_integer_dtype(dtype):
         return [None if pd.isna(v) else str(v) for v in series.tolist()]
     if dtype == object:
-        values = series.tolist()  # None and NaN mean missing to the native side
+        # None, NaN and pd.NA mean missing to the native side, which also rejects (with
+        # ColumnTypeError naming the column) any value that is not text.
+        values = series.tolist()
+        if not _NATIVE_CHECKS_TEXT or allow_dates:
+            if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
+                return values
+        else:
+            return values
     else:  # pandas string or categorical dtypes: their NA becomes None
         values = series.astype(object).where(series.notna(), None).tolist()
-    if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
-        return values  # all text (or all missing): nothing to check one by one
+        if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
+            return values  # all text (or all missing): nothing to check one by one
     for i, v in enumerate(values):
         if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
             values[i] = None

@@ -40,7 +40,8 @@ TextColumn text_column(py::handle values, const std::string& what) {
         continue;
       }
       column.push_back(std::string_view(data, static_cast<std::size_t>(size)));
-    } else if (item == Py_None || (PyFloat_Check(item) && std::isnan(PyFloat_AS_DOUBLE(item)))) {
+    } else if (item == Py_None || (PyFloat_Check(item) && std::isnan(PyFloat_AS_DOUBLE(item))) ||
+               std::string_view(Py_TYPE(item)->tp_name) == "NAType") {
       column.push_back({});
     } else {
       throw TypeMismatch(what + ": holds a value that is not text (row " + std::to_string(i) + ")");

@@ -381,6 +381,14 @@ def test_deduplicate_bad_input():
         ci.deduplicate(dup, record_id="rec_id", fields=FIELDS)
     with pytest.raises(cxlens.ColumnTypeError, match="column 'flag'"):
         ci.deduplicate(pd.DataFrame({"flag": [True, False]}), fields=["flag"])
+    with pytest.raises(cxlens.ColumnTypeError, match="column 'name'.*row 1") as caught:
+        ci.deduplicate(pd.DataFrame({"name": ["ann", 3.5, "bob"]}), fields=["name"])
+    assert "3.5" not in str(caught.value)
+    # None, NaN and pd.NA are missing values, not errors.
+    names = pd.Series(["ann lee", pd.NA, None, np.nan, "ann lee"], dtype=object)
+    out = ci.deduplicate(pd.DataFrame({"name": names}), fields={"name": "name"},
+                         deterministic=["name"])
+    assert out.cluster_id[0] == out.cluster_id[4]
     with pytest.raises(cxlens.InvalidArgument, match="every record is blocked"):
         ci.deduplicate(pd.DataFrame({"name": [None, None, None]}), fields=["name"])
 

@@ -83,17 +83,30 @@ class DisjointSets {
 inline Clustering cluster_links(std::size_t n, std::span<const Link> links,
                                 std::size_t max_cluster_size = 0) {
   using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::undirectedS>;
-  Graph graph(n);
+  // The graph holds only records that some link touches (most records are singletons).
+  constexpr auto untouched = std::numeric_limits<std::uint32_t>::max();
+  std::vector<std::uint32_t> vertex(n, untouched);
+  std::uint32_t vertices = 0;
   for (const auto& link : links) {
     if (link.a >= n || link.b >= n) throw InvalidArgument("a link names a record out of range");
-    if (link.a != link.b) boost::add_edge(link.a, link.b, graph);
+    if (link.a == link.b) continue;
+    if (vertex[link.a] == untouched) vertex[link.a] = vertices++;
+    if (vertex[link.b] == untouched) vertex[link.b] = vertices++;
   }
+  Graph graph(vertices);
+  for (const auto& link : links)
+    if (link.a != link.b) boost::add_edge(vertex[link.a], vertex[link.b], graph);
+  std::vector<std::uint32_t> local(vertices);
+  const auto touched_count =
+      vertices == 0 ? 0u
+                    : static_cast<std::uint32_t>(boost::connected_components(
+                          graph, boost::make_iterator_property_map(
+                                     local.begin(), boost::get(boost::vertex_index, graph))));
+  // Component of every record: linked records take theirs, the others one each.
   std::vector<std::uint32_t> component(n);
-  const auto count =
-      n == 0 ? 0u
-             : static_cast<std::uint32_t>(boost::connected_components(
-                   graph, boost::make_iterator_property_map(
-                              component.begin(), boost::get(boost::vertex_index, graph))));
+  std::uint32_t count = touched_count;
+  for (std::size_t i = 0; i < n; ++i)
+    component[i] = vertex[i] == untouched ? count++ : local[vertex[i]];
   Clustering result;
   std::vector<std::uint32_t> label(n);
   if (max_cluster_size > 0) {

@@ -345,12 +345,17 @@ inline CandidatePairs candidate_pairs(const Records& records,
   for (std::size_t r = 0; r < rules.size(); ++r) {
     keys[r] = blocking_keys(records, rules[r]);
     auto& sorted = order[r];
-    sorted.reserve(n);
-    for (std::uint32_t i = 0; i < n; ++i)
-      if (keys[r][i] != 0) sorted.push_back(i);
-    std::sort(sorted.begin(), sorted.end(), [&](std::uint32_t x, std::uint32_t y) {
-      return keys[r][x] != keys[r][y] ? keys[r][x] < keys[r][y] : x < y;
-    });
+    {
+      // Sort (key, record) pairs held together: no indirect key lookups while sorting.
+      std::vector<std::pair<std::uint64_t, std::uint32_t>> keyed;
+      keyed.reserve(n);
+      for (std::uint32_t i = 0; i < n; ++i)
+        if (keys[r][i] != 0) keyed.emplace_back(keys[r][i], i);
+      std::sort(keyed.begin(), keyed.end());
+      sorted.resize(keyed.size());
+      for (std::size_t i = 0; i < keyed.size(); ++i)
+        sorted[i] = keyed[i].second;
+    }
     for (std::size_t begin = 0; begin < sorted.size();) {
       std::size_t end = begin + 1;
       while (end < sorted.size() && keys[r][sorted[end]] == keys[r][sorted[begin]])
