@@ -6,7 +6,9 @@ C++ core does the work; this package is a thin pandas-in, pandas-out layer over 
 
 Start with :class:`EventLog` (ingest and validate events) and :func:`simulate` (a synthetic
 multichannel world with known ground truth); :mod:`cxlens.retention` fits buy-till-you-die
-models (and :mod:`cxlens.compat.lifetimes` is a drop-in for the ``lifetimes`` package).
+models (and :mod:`cxlens.compat.lifetimes` is a drop-in for the ``lifetimes`` package);
+:mod:`cxlens.insight` answers the questions behind cxlens (dark matter, channel shift, ...) and
+:mod:`cxlens.engage` plans outreach.
 """
 
 from ._core import (
@@ -20,7 +22,7 @@ from ._core import (
     hash_identity_key,
     hash_identity_key64,
 )
-from . import retention
+from . import engage, identity, insight, journey, retention, survival
 from .model import Channel
 from .sim import World, simulate, simulation_settings
 from .store import EventLog, RejectionReport
@@ -37,9 +39,14 @@ __all__ = [
     "NotFound",
     "RejectionReport",
     "World",
+    "engage",
+    "insight",
     "hash_identity_key",
     "hash_identity_key64",
+    "identity",
+    "journey",
     "retention",
     "simulate",
     "simulation_settings",
+    "survival",
 ]

@@ -86,6 +86,9 @@ def standard_channels() -> list[tuple[str, str]]: ...
 def hash_identity_key(salt: str, key: str) -> str: ...
 def hash_identity_key64(salt: str, key: str) -> int: ...
 def parse_iso8601(text: str) -> int | None: ...
+def summary_header(bytes: bytes) -> tuple[str, int]: ...
+def wrap_summary(kind: str, format_version: int, payload: bytes) -> bytes: ...
+def unwrap_summary(bytes: bytes, kind: str, format_version: int) -> bytes: ...
 
 # ---- identity (python/src/identity.cpp) ---------------------------------------------------
 
@@ -133,7 +136,32 @@ class retention:  # noqa: N801 - the cxlens._core.retention submodule (python/sr
         @property
         def discrete(self) -> bool: ...
         def cells(self) -> dict[str, npt.NDArray[np.float64]]: ...
+        def to_bytes(self) -> bytes: ...
+        @staticmethod
+        def from_bytes(bytes: bytes) -> retention.RfmHistogram: ...
 
+    class SpendHistogram:
+        def __init__(self) -> None: ...
+        def add(
+            self, frequency: npt.NDArray[np.float64], monetary_value: npt.NDArray[np.float64],
+            weights: npt.NDArray[np.float64] | None = ...,
+        ) -> None: ...
+        def merge(self, other: retention.SpendHistogram) -> None: ...
+        @property
+        def unique_rows(self) -> int: ...
+        @property
+        def input_rows(self) -> int: ...
+        def cells(self) -> dict[str, npt.NDArray[np.float64]]: ...
+        def to_bytes(self) -> bytes: ...
+        @staticmethod
+        def from_bytes(bytes: bytes) -> retention.SpendHistogram: ...
+
+    @staticmethod
+    def fit_gamma_gamma_histogram(
+        histogram: retention.SpendHistogram, penalizer: float = ...,
+        initial: list[float] | None = ..., tolerance: float = ..., max_iterations: int = ...,
+        strict: bool = ...,
+    ) -> dict[str, Any]: ...
     @staticmethod
     def fit(
         model: str, histogram: retention.RfmHistogram, penalizer: float = ...,
@@ -223,9 +251,15 @@ class DirectlyFollowsSummary:
     def transitions(self) -> int: ...
     def finish(self) -> JourneyGraph: ...
     def counts(self) -> dict[str, Any]: ...
+    def to_bytes(self) -> bytes: ...
+    @staticmethod
+    def from_bytes(bytes: bytes) -> DirectlyFollowsSummary: ...
 
 class VariantSummary:
     def __init__(self, keep_durations: bool = ...) -> None: ...
+    def to_bytes(self) -> bytes: ...
+    @staticmethod
+    def from_bytes(bytes: bytes) -> VariantSummary: ...
     def add(self, journeys: JourneySet) -> None: ...
     def merge(self, other: VariantSummary) -> None: ...
     def __len__(self) -> int: ...
@@ -270,4 +304,78 @@ def markov_model(
 ) -> dict[str, Any]: ...
 def shapley_values(
     paths: PathTable, game: str = ..., order: int = ..., max_channels: int = ...,
+# ---- insight (python/src/insight.cpp) ------------------------------------------------------
+# Contact points travel as four parallel columns: pc_customer (uint32 codes), pc_channel (uint8
+# codes), pc_consent (uint8: 0 unknown, 1 granted, 2 withdrawn), pc_consent_time (int64 ns).
+# Times and window ends are int64 ns UTC; None means "the data's".
+def insight_dark_matter(
+    log: EventLog, pc_customer: npt.NDArray[np.uint32] | None = ...,
+    pc_channel: npt.NDArray[np.uint8] | None = ..., pc_consent: npt.NDArray[np.uint8] | None = ...,
+    pc_consent_time: npt.NDArray[np.int64] | None = ..., channels: list[str] = ...,
+    window_from: int | None = ..., window_to: int | None = ..., lookback_weeks: float = ...,
+    active_kinds: list[str] = ..., period_weeks: float = ...,
+    clv: npt.NDArray[np.float64] | None = ..., threads: int = ...,
 ) -> dict[str, Any]: ...
+def insight_channel_shift(
+    log: EventLog, adoption_channels: list[str] = ..., adoption_event: str = ...,
+    design: str = ..., pre_from: int | None = ..., pre_to: int | None = ..., post_from: int | None = ...,
+    post_to: int | None = ..., pre_weeks: float = ..., post_weeks: float = ...,
+    contact_kinds: list[str] = ..., replicates: int = ..., seed: int = ...,
+    confidence: float = ..., adoption_time: npt.NDArray[np.int64] | None = ...,
+    threads: int = ...,
+) -> dict[str, Any]: ...
+def insight_channel_preference(
+    log: EventLog, pc_customer: npt.NDArray[np.uint32] | None = ...,
+    pc_channel: npt.NDArray[np.uint8] | None = ..., pc_consent: npt.NDArray[np.uint8] | None = ...,
+    pc_consent_time: npt.NDArray[np.int64] | None = ..., window_from: int | None = ...,
+    window_to: int | None = ..., as_of: int | None = ..., preference_kinds: list[str] = ...,
+    outreach_kinds: list[str] = ..., response_days: float = ..., threads: int = ...,
+) -> dict[str, Any]: ...
+def insight_offering_dimensions(
+    log: EventLog, window_from: int | None = ..., window_to: int | None = ...,
+    retention_weeks: float = ..., min_support: int = ..., replicates: int = ..., seed: int = ...,
+    confidence: float = ..., value: npt.NDArray[np.float64] | None = ...,
+    retention: npt.NDArray[np.float64] | None = ..., threads: int = ...,
+) -> dict[str, Any]: ...
+def insight_engagement_tiers(
+    log: EventLog, window_from: int | None = ..., window_to: int | None = ...,
+    contribution_kinds: list[str] = ..., heavy_min_posts: int = ..., members_only: bool = ...,
+    repurchase_weeks: float = ..., promoter_min_score: float = ..., replicates: int = ...,
+    seed: int = ..., confidence: float = ..., loyal: npt.NDArray[np.uint8] | None = ...,
+    threads: int = ...,
+) -> dict[str, Any]: ...
+def insight_profitability(
+    log: EventLog, window_from: int | None = ..., window_to: int | None = ...,
+    cost_kinds: list[str] | None = ..., curve_points: int = ..., threads: int = ...,
+) -> dict[str, Any]: ...
+def insight_feedback(
+    log: EventLog, window_from: int | None = ..., window_to: int | None = ...,
+    fatigue_window_weeks: float = ..., response_days: float = ..., follow_up_weeks: float = ...,
+    detractor_max_score: float = ..., promoter_min_score: float = ..., confidence: float = ...,
+    threads: int = ...,
+) -> dict[str, Any]: ...
+def insight_service_metrics(
+    log: EventLog, window_from: int | None = ..., window_to: int | None = ...,
+    csat_kinds: list[str] = ..., satisfied_min_score: float = ...,
+    resolve_goal_hours: float = ..., contact_kinds: list[str] = ..., repeat_days: float = ...,
+    threads: int = ...,
+) -> dict[str, Any]: ...
+
+# ---- engage (python/src/engage.cpp) --------------------------------------------------------
+def engage_plan_outreach(
+    log: EventLog, pc_customer: npt.NDArray[np.uint32] | None = ...,
+    pc_channel: npt.NDArray[np.uint8] | None = ..., pc_consent: npt.NDArray[np.uint8] | None = ...,
+    pc_consent_time: npt.NDArray[np.int64] | None = ..., *, start: int, days: float = ...,
+    channels: list[dict[str, Any]] = ..., per_channel: int = ..., per_customer: int = ...,
+    window_days: float = ..., count_history: bool = ..., quiet_from_hour: int = ...,
+    quiet_to_hour: int = ..., utc_offset_minutes: int = ..., weekends: bool = ...,
+    touches: int = ..., spacing_days: float = ..., min_expected_value: float = ...,
+    max_customers: int = ..., risk: npt.NDArray[np.float64] | None = ...,
+    value: npt.NDArray[np.float64] | None = ...,
+    preferred_channel: npt.NDArray[np.uint8] | None = ...,
+    offer: npt.NDArray[np.uint8] | None = ..., offer_lift: npt.NDArray[np.float64] | None = ...,
+    eligible: npt.NDArray[np.uint8] | None = ...,
+) -> dict[str, Any]: ...
+
+# Survival, cohorts and churn (python/src/survival.cpp); use cxlens.survival, which wraps it.
+survival: Any
