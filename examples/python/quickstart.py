@@ -78,11 +78,6 @@ def main() -> None:
     print(report.to_pandas().to_string(index=False))
 
     summary = log.summary()
-    summary["cost"] = [
-        summary.loc[name, "events"] * cost if np.isfinite(cost) else np.nan
-        for name, cost in zip(summary.index, log.channels.set_index("channel").loc[
-            summary.index, "cost_per_contact"])
-    ]
     print("\nby channel:")
     print(summary[["kind", "events", "customers", "revenue", "cost"]].round(0).to_string())
 

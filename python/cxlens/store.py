@@ -366,21 +366,27 @@ class EventLog:
         return pd.DataFrame(frame)
 
     def summary(self) -> pd.DataFrame:
-        """Events, customers, revenue and first/last time per channel."""
-        df = pd.DataFrame({"channel": self.channel_codes, "customer": self.customer_codes,
-                           "value": self.values, "time": self.time_ns})
+        """Kind, events, customers, revenue, cost and first/last time per channel. An event's
+        cost is its own, else its channel's cost per contact; a channel with any event of
+        unknown cost has cost NaN (unknown, never 0)."""
+        channels = self.channels
+        codes = self.channel_codes
+        own = self._native.cost_column()
+        channel_cost = channels["cost_per_contact"].to_numpy()[codes]
+        cost = np.where(np.isnan(own), channel_cost, own) if len(own) else channel_cost
+        df = pd.DataFrame({"channel": codes, "customer": self.customer_codes,
+                           "value": self.values, "cost": cost, "time": self.time_ns})
         grouped = df.groupby("channel")
         out = pd.DataFrame({
             "events": grouped.size(),
             "customers": grouped["customer"].nunique(),
             "revenue": grouped["value"].sum(),
+            "cost": grouped["cost"].agg(lambda c: c.sum() if c.notna().all() else np.nan),
             "first": pd.to_datetime(grouped["time"].min(), utc=True),
             "last": pd.to_datetime(grouped["time"].max(), utc=True),
         })
-        names = self.channels.set_index(self.channels.index)
-        out.index = names.loc[out.index, "channel"].to_numpy()
-        out.index.name = "channel"
-        out.insert(0, "kind", names.set_index("channel").loc[out.index, "kind"].to_numpy())
+        out.insert(0, "kind", channels["kind"].to_numpy()[out.index])
+        out.index = pd.Index(channels["channel"].to_numpy()[out.index], name="channel")
         return out
 
     def __repr__(self) -> str:

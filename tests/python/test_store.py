@@ -256,3 +256,16 @@ def test_identity_key_hash_is_hmac_sha256():
     expected = hmac.new(b"salt", b"ann@example.com", hashlib.sha256).hexdigest()
     assert cxlens.hash_identity_key("salt", "ann@example.com") == expected
     assert cxlens.hash_identity_key64("salt", "ann@example.com") == int(expected[:16], 16)
+
+
+def test_summary_costs_use_own_cost_else_channel_cost_and_keep_unknown_unknown():
+    df = events(cost=[1.0, np.nan, np.nan, 2.0])
+    channels = {"web": {"kind": "self_service", "cost_per_contact": 0.5},
+                "call_center": {"kind": "assisted", "cost_per_contact": 4.0},
+                "app": "self_service", "store": "assisted"}
+    summary = cxlens.EventLog.from_pandas(df, cost="cost", channels=channels).summary()
+    assert summary.loc["web", "cost"] == 1.0
+    assert summary.loc["call_center", "cost"] == 4.0
+    assert np.isnan(summary.loc["app", "cost"])      # no own cost, no channel cost: unknown
+    assert summary.loc["store", "cost"] == 2.0
+    assert summary.loc["store", "kind"] == "assisted"
