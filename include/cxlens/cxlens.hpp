@@ -3,6 +3,7 @@
 
 #include "cxlens/engage/outreach.hpp"
 #include "cxlens/error.hpp"
+#include "cxlens/identity/identity.hpp"
 #include "cxlens/insight/insight.hpp"
 #include "cxlens/journey/journey.hpp"
 #include "cxlens/model/channel.hpp"
@@ -18,4 +19,6 @@
 #include "cxlens/store/csv.hpp"
 #include "cxlens/store/event_log.hpp"
 #include "cxlens/store/rejections.hpp"
+#include "cxlens/summary_io.hpp"
+#include "cxlens/survival/survival.hpp"
 #include "cxlens/version.hpp"

@@ -22,7 +22,7 @@ from ._core import (
     hash_identity_key,
     hash_identity_key64,
 )
-from . import engage, insight, retention
+from . import engage, identity, insight, journey, retention, survival
 from .model import Channel
 from .sim import World, simulate, simulation_settings
 from .store import EventLog, RejectionReport
@@ -43,7 +43,10 @@ __all__ = [
     "insight",
     "hash_identity_key",
     "hash_identity_key64",
+    "identity",
+    "journey",
     "retention",
     "simulate",
     "simulation_settings",
+    "survival",
 ]

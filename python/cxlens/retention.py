@@ -13,7 +13,8 @@ Models (all fitted by maximum likelihood in C++ on a compressed histogram of uni
 Inputs follow lifetimes' RFM summary: ``frequency`` (repeat purchases x), ``recency``
 (t_x, time of the last purchase since the first), ``T`` (age), optionally ``weights``
 (number of customers per row). Use :class:`RfmHistogram` to build the input in chunks
-(``add`` ... ``merge``) and fit on it directly.
+(``add`` ... ``merge``) and fit on it directly, and :func:`rfm` to get the summary straight
+from a :class:`cxlens.EventLog`.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ __all__ = [
     "MbgNbd",
     "ParetoNbd",
     "RfmHistogram",
+    "SpendHistogram",
+    "rfm",
 ]
 
 
@@ -77,6 +80,9 @@ class RfmHistogram:
 
     def merge(self, other: "RfmHistogram") -> "RfmHistogram":
         """Adds another histogram's rows; returns self."""
+        if not isinstance(other, RfmHistogram):
+            raise _core.InvalidArgument("retention: an RfmHistogram merges only with another "
+                                        "RfmHistogram")
         self._native.merge(other._native)
         return self
 
@@ -98,6 +104,97 @@ class RfmHistogram:
     def to_frame(self) -> pd.DataFrame:
         """The distinct patterns and their weights, sorted."""
         return pd.DataFrame(self._native.cells())
+
+    def to_bytes(self) -> bytes:
+        """Compact versioned bytes (kind ``retention.rfm_histogram``): 32 bytes per distinct
+        pattern; equal histograms give equal bytes whatever order rows were added in."""
+        return self._native.to_bytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "RfmHistogram":
+        """The histogram :meth:`to_bytes` wrote. Bytes of another summary kind (another model)
+        or another format version raise :class:`cxlens.InvalidArgument`."""
+        histogram = cls.__new__(cls)
+        histogram._native = _native.RfmHistogram.from_bytes(bytes(data))
+        return histogram
+
+    def __reduce__(self):
+        return (RfmHistogram.from_bytes, (self.to_bytes(),))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RfmHistogram) and self.to_bytes() == other.to_bytes()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        kind = "discrete" if self.discrete else "continuous"
+        return (f"RfmHistogram({self.input_rows:,} rows, {self.unique_rows:,} patterns, "
+                f"{kind})")
+
+
+class SpendHistogram:
+    """Mergeable histogram of repeat buyers' (frequency, mean spend) pairs with weights: the
+    Gamma-Gamma model's input, built in chunks like :class:`RfmHistogram`.
+
+    ``add`` validates (frequency a positive whole number, monetary value positive; a bad row
+    raises :class:`cxlens.InvalidArgument` and adds nothing); :meth:`GammaGamma.fit` accepts
+    a histogram.
+    """
+
+    def __init__(self) -> None:
+        self._native = _native.SpendHistogram()
+
+    def add(self, frequency: Any, monetary_value: Any, weights: Any = None) -> "SpendHistogram":
+        """Adds repeat buyers; returns self."""
+        w = None if weights is None else _column(weights, "weights")
+        self._native.add(_column(frequency, "frequency"),
+                         _column(monetary_value, "monetary_value"), w)
+        return self
+
+    def merge(self, other: "SpendHistogram") -> "SpendHistogram":
+        """Adds another histogram's rows; returns self."""
+        if not isinstance(other, SpendHistogram):
+            raise _core.InvalidArgument("retention: a SpendHistogram merges only with another "
+                                        "SpendHistogram")
+        self._native.merge(other._native)
+        return self
+
+    @property
+    def unique_rows(self) -> int:
+        """Number of distinct (frequency, monetary value) pairs."""
+        return int(self._native.unique_rows)
+
+    @property
+    def input_rows(self) -> int:
+        """Number of rows added."""
+        return int(self._native.input_rows)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The distinct pairs and their weights, sorted."""
+        return pd.DataFrame(self._native.cells())
+
+    def to_bytes(self) -> bytes:
+        """Compact versioned bytes (kind ``retention.spend_histogram``)."""
+        return self._native.to_bytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "SpendHistogram":
+        """The histogram :meth:`to_bytes` wrote; other kinds or versions raise
+        :class:`cxlens.InvalidArgument`."""
+        histogram = cls.__new__(cls)
+        histogram._native = _native.SpendHistogram.from_bytes(bytes(data))
+        return histogram
+
+    def __reduce__(self):
+        return (SpendHistogram.from_bytes, (self.to_bytes(),))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SpendHistogram) and self.to_bytes() == other.to_bytes()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return f"SpendHistogram({self.input_rows:,} rows, {self.unique_rows:,} pairs)"
 
 
 class FitResult:
@@ -310,13 +407,23 @@ class GammaGamma:
     _names: ClassVar[tuple[str, ...]] = ("p", "q", "v")
 
     @classmethod
-    def fit(cls, frequency: Any, monetary_value: Any, weights: Any = None, *,
+    def fit(cls, frequency: Any, monetary_value: Any = None, weights: Any = None, *,
             penalizer: float = 0.0, initial_params: Sequence[float] | None = None,
             tolerance: float = 1e-7, max_iterations: int = 1000,
             strict: bool = False) -> "GammaGamma":
-        """Fits on repeat buyers (frequency > 0, monetary value > 0)."""
-        w = None if weights is None else _column(weights, "weights")
+        """Fits on repeat buyers (frequency > 0, monetary value > 0), given as columns or as a
+        :class:`SpendHistogram` (the first argument)."""
         initial = None if initial_params is None else [float(v) for v in initial_params]
+        if isinstance(frequency, SpendHistogram):
+            result = FitResult(
+                _native.fit_gamma_gamma_histogram(frequency._native, float(penalizer), initial,
+                                                  float(tolerance), int(max_iterations),
+                                                  bool(strict)))
+            return cls(result.params, result)
+        if monetary_value is None:
+            raise _core.InvalidArgument("retention: give frequency and monetary_value columns "
+                                        "or a SpendHistogram")
+        w = None if weights is None else _column(weights, "weights")
         result = FitResult(
             _native.fit_gamma_gamma(_column(frequency, "frequency"),
                                     _column(monetary_value, "monetary_value"), w,
@@ -353,3 +460,64 @@ class GammaGamma:
             _column(frequency, "frequency"), _column(recency, "recency"), _column(T, "T"),
             _column(monetary_value, "monetary_value"), int(months), float(discount_rate),
             str(freq), int(threads))
+
+
+_PERIODS = {"D": "1D", "W": "7D", "h": "1h", "H": "1h", "min": "1min", "s": "1s"}
+
+
+def rfm(log: Any, period: str | pd.Timedelta = "D", *, observation_end: Any = None,
+        calibration_end: Any = None, origin: Any = None,
+        purchase_events: Sequence[str] | None = None) -> pd.DataFrame:
+    """Per-customer RFM summary straight from a :class:`cxlens.EventLog`.
+
+    Follows lifetimes' ``summary_data_from_transaction_data`` (and, with ``calibration_end``,
+    ``calibration_and_holdout_data``): purchases in the same ``period`` count once with their
+    values summed; ``frequency`` is the number of repeat purchase periods, ``recency`` and ``T``
+    are measured in periods from the first purchase, ``monetary_value`` is the mean value of the
+    repeat periods (0 without repeats).
+
+    Parameters
+    ----------
+    log : the event log; purchases are events whose kind is ``purchase`` unless
+        ``purchase_events`` names the event types to use.
+    period : ``"D"``, ``"W"``, ``"h"``, ``"min"``, ``"s"`` or a ``pd.Timedelta``: granularity and
+        unit of recency and T.
+    observation_end : last time considered (default: the log's last event).
+    calibration_end : when given, the summary describes the calibration window and the columns
+        ``frequency_holdout``, ``monetary_value_holdout`` and ``duration_holdout`` the rest.
+    origin : where periods start (default: the Unix epoch, midnight UTC).
+
+    Returns a DataFrame indexed by customer key; customers without a purchase by the end of
+    calibration are left out (their number is in ``df.attrs["customers_without_purchases"]``).
+    """
+    from .store import EventLog
+
+    if not isinstance(log, EventLog):
+        raise TypeError("rfm() needs a cxlens.EventLog")
+    step = pd.Timedelta(_PERIODS.get(period, period)) if isinstance(period, str) else pd.Timedelta(period)
+    types = []
+    if purchase_events is not None:
+        names = list(log.event_types["event"])
+        for name in purchase_events:
+            if name not in names:
+                raise _core.NotFound(f"event type {name!r} is not in the event log")
+            types.append(names.index(name))
+
+    def ns(value: Any) -> int | None:
+        if value is None:
+            return None
+        stamp = pd.Timestamp(value)
+        return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).value
+
+    out = _native.rfm_from_event_log(log._native, step.value, ns(origin) or 0,
+                                     ns(observation_end), ns(calibration_end), types)
+    index = log.customers.take(out["customer"].astype(np.int64))
+    columns = {"frequency": out["frequency"], "recency": out["recency"], "T": out["T"],
+               "monetary_value": out["monetary_value"]}
+    if calibration_end is not None:
+        columns["frequency_holdout"] = out["frequency_holdout"]
+        columns["monetary_value_holdout"] = out["monetary_value_holdout"]
+        columns["duration_holdout"] = np.full(len(index), out["duration_holdout"])
+    frame = pd.DataFrame(columns, index=index)
+    frame.attrs["customers_without_purchases"] = int(out["customers_without_purchases"])
+    return frame

@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace py = pybind11;
@@ -19,8 +20,8 @@ namespace cxlens::python {
 /// A read-only numpy view of a C++ buffer, kept alive by `owner`.
 template <class T>
 py::array readonly_view(std::span<const T> data, py::handle owner) {
-  py::array_t<T> array({static_cast<py::ssize_t>(data.size())}, {static_cast<py::ssize_t>(sizeof(T))},
-                       data.data(), owner);
+  py::array_t<T> array({static_cast<py::ssize_t>(data.size())},
+                       {static_cast<py::ssize_t>(sizeof(T))}, data.data(), owner);
   py::detail::array_proxy(array.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
   return array;
 }
@@ -42,7 +43,8 @@ py::dict report_to_dict(const RejectionReport& report) {
     const auto name = std::string(to_string(static_cast<RejectReason>(i)));
     counts[py::str(name)] = report.counts[i];
     py::list rows;
-    for (const auto& row : report.examples[i]) rows.append(py::make_tuple(row.row, row.column));
+    for (const auto& row : report.examples[i])
+      rows.append(py::make_tuple(row.row, row.column));
     examples[py::str(name)] = rows;
   }
   py::dict result;
@@ -79,15 +81,15 @@ void register_errors(py::module_& m) {
     py::tuple bases = py::make_tuple(base, py::handle(builtin));
     return py::handle(PyErr_NewExceptionWithDoc(name, doc, bases.ptr(), nullptr));
   };
-  static py::handle invalid = make("cxlens.InvalidArgument", "An invalid parameter or input value.",
-                                   PyExc_ValueError);
+  static py::handle invalid =
+      make("cxlens.InvalidArgument", "An invalid parameter or input value.", PyExc_ValueError);
   static py::handle type_error =
       make("cxlens.ColumnTypeError", "A column or argument of the wrong type.", PyExc_TypeError);
   static py::handle not_found =
       make("cxlens.NotFound", "A named column, channel, customer or field does not exist.",
            PyExc_KeyError);
-  static py::handle convergence = make("cxlens.ConvergenceError",
-                                       "An iterative fit did not converge.", PyExc_RuntimeError);
+  static py::handle convergence =
+      make("cxlens.ConvergenceError", "An iterative fit did not converge.", PyExc_RuntimeError);
   static py::handle ingest = PyErr_NewExceptionWithDoc(
       "cxlens.IngestError", "A bad input row under errors='raise'; has row, column and reason.",
       invalid.ptr(), nullptr);
@@ -141,14 +143,17 @@ void bind_store(py::module_& m) {
       .def("set_channels_fixed", &EventLog::set_channels_fixed)
       .def("set_event_types_fixed", &EventLog::set_event_types_fixed)
       .def("set_time_range",
-           [](EventLog& log, Timestamp first, Timestamp last) { log.set_time_range({first, last}); })
+           [](EventLog& log, Timestamp first, Timestamp last) {
+             log.set_time_range({first, last});
+           })
       .def("set_integer_customer_keys", &EventLog::set_integer_customer_keys)
       .def_property_readonly("integer_customer_keys", &EventLog::integer_customer_keys)
       .def("intern_customers",
            [](EventLog& log, const std::vector<std::string>& keys) {
              py::array_t<CustomerId> ids(static_cast<py::ssize_t>(keys.size()));
              auto* out = ids.mutable_data();
-             for (std::size_t i = 0; i < keys.size(); ++i) out[i] = log.add_customer(keys[i]);
+             for (std::size_t i = 0; i < keys.size(); ++i)
+               out[i] = log.add_customer(keys[i]);
              return ids;
            })
       .def("channel_codes",
@@ -168,7 +173,8 @@ void bind_store(py::module_& m) {
       .def("case_codes",
            [](EventLog& log, const std::vector<std::string>& keys) {
              py::array_t<CaseId> ids(static_cast<py::ssize_t>(keys.size()));
-             for (std::size_t i = 0; i < keys.size(); ++i) ids.mutable_data()[i] = log.add_case(keys[i]);
+             for (std::size_t i = 0; i < keys.size(); ++i)
+               ids.mutable_data()[i] = log.add_case(keys[i]);
              return ids;
            })
       .def(
@@ -195,7 +201,8 @@ void bind_store(py::module_& m) {
             columns.case_id = span_of(case_id, "case_id");
             columns.score = span_of(score, "score");
             const auto prior = span_of(prior_rejection, "prior_rejection");
-            columns.prior_rejection = {reinterpret_cast<const RejectReason*>(prior.data()), prior.size()};
+            columns.prior_rejection = {reinterpret_cast<const RejectReason*>(prior.data()),
+                                       prior.size()};
             columns.prior_rejection_field = span_of(prior_field, "prior_field");
             if (!column_names.empty()) {
               if (column_names.size() != event_field_count)
@@ -222,16 +229,46 @@ void bind_store(py::module_& m) {
       .def("__len__", &EventLog::size)
       .def_property_readonly("customer_count", &EventLog::customer_count)
       .def_property_readonly("memory_bytes", &EventLog::memory_bytes)
-      .def("customer_column", [](py::object self) { return readonly_view(self.cast<const EventLog&>().customer_column(), self); })
-      .def("time_column", [](py::object self) { return readonly_view(self.cast<const EventLog&>().time_column(), self); })
-      .def("channel_column", [](py::object self) { return readonly_view(self.cast<const EventLog&>().channel_column(), self); })
-      .def("event_type_column", [](py::object self) { return readonly_view(self.cast<const EventLog&>().event_type_column(), self); })
-      .def("value_column", [](py::object self) { return readonly_view(self.cast<const EventLog&>().value_column(), self); })
-      .def("flags_column", [](py::object self) { return readonly_view(self.cast<const EventLog&>().flags_column(), self); })
-      .def("cost_column", [](py::object self) { return readonly_view(self.cast<const EventLog&>().cost_column(), self); })
-      .def("case_column", [](py::object self) { return readonly_view(self.cast<const EventLog&>().case_column(), self); })
-      .def("score_column", [](py::object self) { return readonly_view(self.cast<const EventLog&>().score_column(), self); })
-      .def("customer_offsets", [](py::object self) { return readonly_view(self.cast<const EventLog&>().customer_offsets(), self); })
+      .def("customer_column",
+           [](py::object self) {
+             return readonly_view(self.cast<const EventLog&>().customer_column(), self);
+           })
+      .def("time_column",
+           [](py::object self) {
+             return readonly_view(self.cast<const EventLog&>().time_column(), self);
+           })
+      .def("channel_column",
+           [](py::object self) {
+             return readonly_view(self.cast<const EventLog&>().channel_column(), self);
+           })
+      .def("event_type_column",
+           [](py::object self) {
+             return readonly_view(self.cast<const EventLog&>().event_type_column(), self);
+           })
+      .def("value_column",
+           [](py::object self) {
+             return readonly_view(self.cast<const EventLog&>().value_column(), self);
+           })
+      .def("flags_column",
+           [](py::object self) {
+             return readonly_view(self.cast<const EventLog&>().flags_column(), self);
+           })
+      .def("cost_column",
+           [](py::object self) {
+             return readonly_view(self.cast<const EventLog&>().cost_column(), self);
+           })
+      .def("case_column",
+           [](py::object self) {
+             return readonly_view(self.cast<const EventLog&>().case_column(), self);
+           })
+      .def("score_column",
+           [](py::object self) {
+             return readonly_view(self.cast<const EventLog&>().score_column(), self);
+           })
+      .def("customer_offsets",
+           [](py::object self) {
+             return readonly_view(self.cast<const EventLog&>().customer_offsets(), self);
+           })
       .def("customer_keys", [](const EventLog& log) { return log.customers().names(); })
       .def("case_keys", [](const EventLog& log) { return log.cases().names(); })
       .def("channels",
@@ -265,9 +302,9 @@ void bind_store(py::module_& m) {
         options.time_format = parse_time_format(time_format);
         options.errors = parse_policy(errors);
         std::array<std::string*, event_field_count> targets{
-            &options.columns.customer, &options.columns.time,      &options.columns.channel,
-            &options.columns.event_type, &options.columns.value,   &options.columns.cost,
-            &options.columns.direction, &options.columns.offering, &options.columns.case_id,
+            &options.columns.customer,   &options.columns.time,     &options.columns.channel,
+            &options.columns.event_type, &options.columns.value,    &options.columns.cost,
+            &options.columns.direction,  &options.columns.offering, &options.columns.case_id,
             &options.columns.score};
         for (const auto& [field, column] : columns) {
           std::size_t index = event_field_count;
@@ -314,6 +351,34 @@ void bind_store(py::module_& m) {
   m.def("hash_identity_key64", &hash_identity_key64, py::arg("salt"), py::arg("key"),
         "The first 8 bytes of the salted hash as an unsigned integer.");
   m.def("parse_iso8601", &parse_iso8601, py::arg("text"));
+  m.def(
+      "summary_header",
+      [](const py::bytes& bytes) {
+        const SummaryHeader header = read_summary_header(std::string_view(bytes));
+        return py::make_tuple(header.kind, header.format_version);
+      },
+      py::arg("bytes"), "(kind, format version) of serialized summary bytes.");
+  m.def(
+      "wrap_summary",
+      [](const std::string& kind, std::uint32_t format_version, const py::bytes& payload) {
+        SummaryWriter out(kind, format_version);
+        std::string bytes = out.take();
+        bytes += std::string_view(payload);
+        return py::bytes(bytes);
+      },
+      py::arg("kind"), py::arg("format_version"), py::arg("payload"),
+      "Summary bytes: the versioned envelope of `kind`, then `payload`.");
+  m.def(
+      "unwrap_summary",
+      [](const py::bytes& bytes, const std::string& kind, std::uint32_t format_version) {
+        const std::string_view view = bytes;
+        SummaryReader in(view, kind, format_version);  // checks envelope, kind and version
+        std::size_t at = 0;
+        (void)detail::read_envelope(view, at);
+        return py::bytes(std::string(view.substr(at)));
+      },
+      py::arg("bytes"), py::arg("kind"), py::arg("format_version"),
+      "The payload of summary bytes; another kind or version raises InvalidArgument.");
 }
 
 }  // namespace cxlens::python

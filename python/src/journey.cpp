@@ -222,6 +222,21 @@ void bind_journey(py::module_& m) {
       .def_property_readonly("journeys", &DirectlyFollowsSummary::journeys)
       .def_property_readonly("transitions", &DirectlyFollowsSummary::transitions)
       .def("finish", [](const DirectlyFollowsSummary& s) { return finish(s); })
+      .def(
+          "to_bytes", [](const DirectlyFollowsSummary& s) { return py::bytes(s.to_bytes()); },
+          "Versioned bytes (kind 'journey.directly_follows').")
+      .def_static(
+          "from_bytes",
+          [](const py::bytes& bytes) {
+            return DirectlyFollowsSummary::from_bytes(std::string_view(bytes));
+          },
+          py::arg("bytes"))
+      .def(py::pickle(
+          [](const DirectlyFollowsSummary& s) { return py::make_tuple(py::bytes(s.to_bytes())); },
+          [](const py::tuple& state) {
+            if (state.size() != 1) throw InvalidArgument("journey: bad summary pickle");
+            return DirectlyFollowsSummary::from_bytes(state[0].cast<std::string>());
+          }))
       .def("counts", [](const DirectlyFollowsSummary& s) {
         // Plain counts by name: edges, start and end counts (the pm4py drop-in's input).
         std::vector<std::string> names;
@@ -259,6 +274,21 @@ void bind_journey(py::module_& m) {
       .def("merge", &VariantSummary::merge, py::call_guard<py::gil_scoped_release>())
       .def("__len__", &VariantSummary::size)
       .def_property_readonly("journeys", &VariantSummary::journeys)
+      .def(
+          "to_bytes", [](const VariantSummary& s) { return py::bytes(s.to_bytes()); },
+          "Versioned bytes (kind 'journey.variants').")
+      .def_static(
+          "from_bytes",
+          [](const py::bytes& bytes) {
+            return VariantSummary::from_bytes(std::string_view(bytes));
+          },
+          py::arg("bytes"))
+      .def(py::pickle(
+          [](const VariantSummary& s) { return py::make_tuple(py::bytes(s.to_bytes())); },
+          [](const py::tuple& state) {
+            if (state.size() != 1) throw InvalidArgument("journey: bad summary pickle");
+            return VariantSummary::from_bytes(state[0].cast<std::string>());
+          }))
       .def(
           "table",
           [](const VariantSummary& s, std::size_t top) { return variant_dict(finish(s, top)); },

@@ -10,11 +10,15 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace py = pybind11;
 
 namespace cxlens::python {
+using cxlens::CustomerId;
+using cxlens::EventLog;
+using cxlens::EventTypeId;
 namespace {
 
 namespace rt = cxlens::retention;
@@ -174,6 +178,32 @@ void bind_retention(py::module_& parent) {
       .def_property_readonly(
           "discrete",
           [](const rt::RfmHistogram& h) { return h.scale() == rt::TimeScale::kDiscrete; })
+      .def(
+          "to_bytes",
+          [](const rt::RfmHistogram& h) {
+            std::string bytes;
+            {
+              py::gil_scoped_release release;
+              bytes = h.to_bytes();
+            }
+            return py::bytes(bytes);
+          },
+          "Compact versioned bytes (kind 'retention.rfm_histogram'); equal histograms give "
+          "equal bytes.")
+      .def_static(
+          "from_bytes",
+          [](const py::bytes& bytes) {
+            const std::string_view view = bytes;
+            return rt::RfmHistogram::from_bytes(view);
+          },
+          py::arg("bytes"),
+          "The histogram `to_bytes` wrote; other kinds or versions raise InvalidArgument.")
+      .def(py::pickle(
+          [](const rt::RfmHistogram& h) { return py::make_tuple(py::bytes(h.to_bytes())); },
+          [](const py::tuple& state) {
+            if (state.size() != 1) throw InvalidArgument("retention: bad RfmHistogram pickle");
+            return rt::RfmHistogram::from_bytes(state[0].cast<std::string>());
+          }))
       .def("cells", [](const rt::RfmHistogram& h) {
         const rt::RfmCells c = h.finish();
         std::vector<double> f, r, t, w;
@@ -190,6 +220,82 @@ void bind_retention(py::module_& parent) {
         d["weight"] = to_numpy(std::move(w));
         return d;
       });
+
+  py::class_<rt::SpendHistogram>(
+      m, "SpendHistogram",
+      "Mergeable histogram of repeat buyers' (frequency, mean spend) pairs (Gamma-Gamma input).")
+      .def(py::init<>())
+      .def(
+          "add",
+          [](rt::SpendHistogram& h, const Array& frequency, const Array& monetary_value,
+             const std::optional<Array>& weights) {
+            const auto f = view(frequency, "frequency"),
+                       mv = view(monetary_value, "monetary_value");
+            std::span<const double> w;
+            if (weights) w = view(*weights, "weights");
+            if (mv.size() != f.size() || (weights && w.size() != f.size())) {
+              throw InvalidArgument("retention: input columns differ in length");
+            }
+            py::gil_scoped_release release;
+            // Validate into a copy so a bad row leaves the histogram unchanged.
+            rt::SpendHistogram batch;
+            for (std::size_t i = 0; i < f.size(); ++i)
+              batch.add(f[i], mv[i], weights ? w[i] : 1.0);
+            h.merge(batch);
+          },
+          py::arg("frequency"), py::arg("monetary_value"), py::arg("weights") = py::none(),
+          "Adds repeat buyers (frequency > 0 whole, monetary value > 0); a bad row raises "
+          "InvalidArgument and adds nothing.")
+      .def("merge", &rt::SpendHistogram::merge, py::arg("other"))
+      .def_property_readonly("unique_rows", &rt::SpendHistogram::unique_rows)
+      .def_property_readonly("input_rows", &rt::SpendHistogram::input_rows)
+      .def(
+          "to_bytes", [](const rt::SpendHistogram& h) { return py::bytes(h.to_bytes()); },
+          "Compact versioned bytes (kind 'retention.spend_histogram').")
+      .def_static(
+          "from_bytes",
+          [](const py::bytes& bytes) {
+            const std::string_view view = bytes;
+            return rt::SpendHistogram::from_bytes(view);
+          },
+          py::arg("bytes"))
+      .def(py::pickle(
+          [](const rt::SpendHistogram& h) { return py::make_tuple(py::bytes(h.to_bytes())); },
+          [](const py::tuple& state) {
+            if (state.size() != 1) throw InvalidArgument("retention: bad SpendHistogram pickle");
+            return rt::SpendHistogram::from_bytes(state[0].cast<std::string>());
+          }))
+      .def("cells", [](const rt::SpendHistogram& h) {
+        const auto cells = h.finish();
+        std::vector<double> f, mv, w;
+        for (const auto& cell : cells) {
+          f.push_back(cell.frequency);
+          mv.push_back(cell.monetary_value);
+          w.push_back(cell.weight);
+        }
+        py::dict d;
+        d["frequency"] = to_numpy(std::move(f));
+        d["monetary_value"] = to_numpy(std::move(mv));
+        d["weight"] = to_numpy(std::move(w));
+        return d;
+      });
+
+  m.def(
+      "fit_gamma_gamma_histogram",
+      [](const rt::SpendHistogram& histogram, double penalizer,
+         std::optional<std::vector<double>> initial, double tolerance, int max_iterations,
+         bool strict) {
+        const auto options =
+            make_options(penalizer, std::move(initial), tolerance, max_iterations, strict);
+        py::gil_scoped_release release;
+        const auto cells = histogram.finish();
+        auto r = rt::fit_gamma_gamma(cells, options);
+        py::gil_scoped_acquire acquire;
+        return result_to_dict(r, cells.size());
+      },
+      py::arg("histogram"), py::arg("penalizer") = 0.0, py::arg("initial") = py::none(),
+      py::arg("tolerance") = 1e-7, py::arg("max_iterations") = 1000, py::arg("strict") = false,
+      "Fits the Gamma-Gamma spend model on a spend histogram.");
 
   m.def(
       "fit",
@@ -440,6 +546,40 @@ void bind_retention(py::module_& parent) {
       py::arg("recency"), py::arg("T"), py::arg("monetary_value"), py::arg("months") = 12,
       py::arg("discount_rate") = 0.01, py::arg("freq") = "D", py::arg("threads") = 0,
       "Customer lifetime value, lifetimes' discounted-cash-flow convention.");
+
+  m.def(
+      "rfm_from_event_log",
+      [](const EventLog& log, std::int64_t period, std::int64_t origin,
+         std::optional<std::int64_t> observation_end, std::optional<std::int64_t> calibration_end,
+         std::vector<EventTypeId> purchase_types) {
+        rt::RfmOptions options;
+        options.period = period;
+        options.origin = origin;
+        options.observation_end = observation_end;
+        options.calibration_end = calibration_end;
+        options.purchase_types = std::move(purchase_types);
+        rt::CustomerRfm rfm;
+        {
+          py::gil_scoped_release release;
+          rfm = rt::rfm_from_event_log(log, options);
+        }
+        py::dict out;
+        out["customer"] = py::array_t<CustomerId>(static_cast<py::ssize_t>(rfm.customer.size()),
+                                                  rfm.customer.data());
+        out["frequency"] = to_numpy(std::move(rfm.summary.frequency));
+        out["recency"] = to_numpy(std::move(rfm.summary.recency));
+        out["T"] = to_numpy(std::move(rfm.summary.T));
+        out["monetary_value"] = to_numpy(std::move(*rfm.summary.monetary_value));
+        out["frequency_holdout"] = to_numpy(std::move(rfm.frequency_holdout));
+        out["monetary_value_holdout"] = to_numpy(std::move(rfm.monetary_value_holdout));
+        out["duration_holdout"] = rfm.duration_holdout;
+        out["customers_without_purchases"] = rfm.customers_without_purchases;
+        return out;
+      },
+      py::arg("log"), py::arg("period"), py::arg("origin") = 0,
+      py::arg("observation_end") = py::none(), py::arg("calibration_end") = py::none(),
+      py::arg("purchase_types") = std::vector<EventTypeId>{},
+      "Per-customer RFM (and holdout) from a finalized native event log.");
 }
 
 }  // namespace cxlens::python

@@ -792,3 +792,62 @@ TEST_SUITE("retention") {
         cxlens::InvalidArgument);
   }
 }
+
+TEST_CASE("rfm_from_event_log: periods, repeats, monetary value, holdout, bad input") {
+  using namespace cxlens;
+  EventLog log;
+  log.add_customer("a");
+  log.add_customer("b");
+  log.add_customer("never");
+  log.add_channel({"web", ChannelKind::self_service, std::nullopt});
+  const auto buy = log.add_event_type({"order", EventKind::purchase});
+  const auto visit = log.add_event_type({"visit", EventKind::digital_session});
+  const Timestamp d0 = make_timestamp(2024, 1, 1);
+  const auto add = [&](CustomerId c, int day, EventTypeId type, double value) {
+    Interaction event;
+    event.customer = c;
+    event.time = d0 + day * nanoseconds_per_day + 3600 * nanoseconds_per_second;
+    event.channel = 0;
+    event.event_type = type;
+    event.value = value;
+    log.append(event);
+  };
+  add(0, 0, buy, 10);    // first purchase
+  add(0, 0, buy, 5);     // same day: same period
+  add(0, 3, buy, 20);    // repeat
+  add(0, 7, buy, 40);    // repeat
+  add(0, 8, visit, 0);   // not a purchase
+  add(0, 12, buy, 100);  // after calibration end below
+  add(1, 5, buy, 7);     // one purchase only
+  add(2, 6, visit, 0);   // never buys
+  log.finalize();
+  retention::RfmOptions options;
+  options.observation_end = d0 + 14 * nanoseconds_per_day;
+  auto rfm = retention::rfm_from_event_log(log, options);
+  REQUIRE(rfm.customer.size() == 2);
+  CHECK(rfm.customers_without_purchases == 1);
+  CHECK(rfm.summary.frequency[0] == 3);
+  CHECK(rfm.summary.recency[0] == 12);
+  CHECK(rfm.summary.T[0] == 14);
+  CHECK((*rfm.summary.monetary_value)[0] == doctest::Approx((20 + 40 + 100) / 3.0));
+  CHECK(rfm.summary.frequency[1] == 0);
+  CHECK(rfm.summary.recency[1] == 0);
+  CHECK(rfm.summary.T[1] == 9);
+  options.calibration_end = d0 + 10 * nanoseconds_per_day;
+  rfm = retention::rfm_from_event_log(log, options);
+  CHECK(rfm.summary.frequency[0] == 2);
+  CHECK(rfm.summary.T[0] == 10);
+  CHECK(rfm.frequency_holdout[0] == 1);
+  CHECK(rfm.monetary_value_holdout[0] == 100);
+  CHECK(rfm.duration_holdout == 4);
+  options.period = 0;
+  CHECK_THROWS_AS(retention::rfm_from_event_log(log, options), InvalidArgument);
+  options.period = nanoseconds_per_day;
+  options.calibration_end = d0 + 30 * nanoseconds_per_day;
+  CHECK_THROWS_AS(retention::rfm_from_event_log(log, options), InvalidArgument);
+  options.calibration_end.reset();
+  options.purchase_types = {visit};
+  CHECK(retention::rfm_from_event_log(log, options).customer.size() == 2);
+  options.purchase_types = {99};
+  CHECK_THROWS_AS(retention::rfm_from_event_log(log, options), NotFound);
+}

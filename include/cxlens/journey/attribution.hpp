@@ -370,7 +370,7 @@ struct MarkovChain {
   std::vector<double> out;  // total weight leaving each state
   std::vector<double> to_conversion;
   std::vector<double> to_null;
-  std::vector<double> conversion_value;     // value carried by conversions leaving each state
+  std::vector<double> conversion_value;  // value carried by conversions leaving each state
   std::vector<std::vector<std::uint32_t>> members;  // channels in each state (any count)
 };
 

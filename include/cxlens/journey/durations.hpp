@@ -9,6 +9,7 @@
 
 #include "cxlens/error.hpp"
 #include "cxlens/model/time.hpp"
+#include "cxlens/summary_io.hpp"
 
 namespace cxlens::journey {
 
@@ -67,6 +68,34 @@ class DurationSamples {
   [[nodiscard]] const std::vector<std::int64_t>& samples() const noexcept { return samples_; }
   /// Reserves room for `count` samples.
   void reserve(std::size_t count) { samples_.reserve(count); }
+
+  /// Writes count, sum (as two doubles whose sum is the exact long double) and the samples,
+  /// sorted (so equal sample sets give equal bytes).
+  void write(SummaryWriter& out) const {
+    sort();
+    out.u64(count_);
+    const double high = static_cast<double>(sum_);
+    out.f64(high);
+    out.f64(static_cast<double>(sum_ - static_cast<long double>(high)));
+    out.u64(samples_.size());
+    for (const std::int64_t sample : samples_)
+      out.u64(static_cast<std::uint64_t>(sample));
+  }
+  /// Reads what `write` wrote; more samples than the count is refused.
+  static DurationSamples read(SummaryReader& in) {
+    DurationSamples d;
+    d.count_ = in.u64();
+    const double high = in.f64(), low = in.f64();
+    d.sum_ = static_cast<long double>(high) + static_cast<long double>(low);
+    const std::uint64_t kept = in.u64();
+    if (kept > d.count_) throw InvalidArgument("journey summary bytes: more samples than count");
+    in.expect_records(kept, 8);
+    d.samples_.resize(static_cast<std::size_t>(kept));
+    for (auto& sample : d.samples_)
+      sample = static_cast<std::int64_t>(in.u64());
+    d.sorted_ = std::is_sorted(d.samples_.begin(), d.samples_.end());
+    return d;
+  }
 
  private:
   void sort() const {

@@ -8,6 +8,7 @@
 #include <limits>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "cxlens/journey/durations.hpp"
 #include "cxlens/journey/journeys.hpp"
 #include "cxlens/journey/touchpoint.hpp"
+#include "cxlens/summary_io.hpp"
 
 namespace cxlens::journey {
 
@@ -34,6 +36,31 @@ inline std::vector<TouchpointId> unite_touchpoints(std::vector<Touchpoint>& into
     map[i] = found->second;
   }
   return map;
+}
+
+/// Writes a touchpoint catalog (name, channel kind, channel id, event-type id).
+inline void write_touchpoints(SummaryWriter& out, const std::vector<Touchpoint>& touchpoints) {
+  out.u64(touchpoints.size());
+  for (const auto& t : touchpoints) {
+    out.text(t.name);
+    out.u8(static_cast<std::uint8_t>(t.kind));
+    out.u32(t.channel);
+    out.u32(t.event_type);
+  }
+}
+
+/// Reads what `write_touchpoints` wrote.
+inline std::vector<Touchpoint> read_touchpoints(SummaryReader& in) {
+  const std::uint64_t count = in.u64();
+  in.expect_records(count, 17);
+  std::vector<Touchpoint> touchpoints(static_cast<std::size_t>(count));
+  for (auto& t : touchpoints) {
+    t.name = in.text();
+    t.kind = static_cast<ChannelKind>(in.u8());
+    t.channel = static_cast<ChannelId>(in.u32());
+    t.event_type = static_cast<EventTypeId>(in.u32());
+  }
+  return touchpoints;
 }
 
 inline bool same_names(const std::vector<Touchpoint>& a, const std::vector<Touchpoint>& b) {
@@ -162,6 +189,67 @@ class DirectlyFollowsSummary {
   [[nodiscard]] std::uint64_t transitions() const noexcept { return transitions_; }
   /// Whether durations are kept as samples (exact quantiles).
   [[nodiscard]] bool keeps_durations() const noexcept { return keep_durations_; }
+  /// Summary kind of the serialized bytes.
+  static constexpr std::string_view summary_kind = "journey.directly_follows";
+  /// Payload layout version of the serialized bytes.
+  static constexpr std::uint32_t summary_format_version = 1;
+
+  /// Versioned bytes: touchpoints, per-touchpoint counts, edges with their durations (kept
+  /// samples included, so quantiles survive), journey and transition totals.
+  [[nodiscard]] std::string to_bytes() const {
+    SummaryWriter out(summary_kind, summary_format_version);
+    out.u8(keep_durations_ ? 1 : 0);
+    out.u64(journeys_);
+    out.u64(transitions_);
+    detail::write_touchpoints(out, touchpoints_);
+    for (const auto& node : nodes_) {
+      out.u64(node.occurrences);
+      out.u64(node.customers);
+      out.u64(node.starts);
+      out.u64(node.ends);
+    }
+    out.u64(edges_.size());
+    for (const auto& edge : edges_) {
+      out.u32(edge.from);
+      out.u32(edge.to);
+      out.u64(edge.count);
+      out.u64(edge.customers);
+      edge.durations.write(out);
+    }
+    return out.take();
+  }
+
+  /// The summary `to_bytes` wrote; another kind or version, truncated bytes or touchpoint ids
+  /// out of range raise InvalidArgument.
+  static DirectlyFollowsSummary from_bytes(std::string_view bytes) {
+    SummaryReader in(bytes, summary_kind, summary_format_version);
+    DirectlyFollowsSummary s(in.u8() != 0);
+    s.journeys_ = in.u64();
+    s.transitions_ = in.u64();
+    s.touchpoints_ = detail::read_touchpoints(in);
+    s.grow();
+    in.expect_records(s.touchpoints_.size(), 32);
+    for (auto& node : s.nodes_) {
+      node.occurrences = in.u64();
+      node.customers = in.u64();
+      node.starts = in.u64();
+      node.ends = in.u64();
+    }
+    const std::uint64_t edges = in.u64();
+    in.expect_records(edges, 24);
+    for (std::uint64_t e = 0; e < edges; ++e) {
+      const TouchpointId from = in.u32(), to = in.u32();
+      if (from >= s.touchpoints_.size() || to >= s.touchpoints_.size())
+        throw InvalidArgument("journey summary bytes: an edge names an unknown touchpoint");
+      FollowCount& edge = s.edge_for(from, to);
+      edge.count += in.u64();
+      edge.customers += in.u64();
+      edge.durations.merge(DurationSamples::read(in));
+    }
+    in.finish();
+    return s;
+  }
+
   /// The edge from `from` to `to`, or null.
   [[nodiscard]] const FollowCount* find(TouchpointId from, TouchpointId to) const {
     const std::uint64_t key = pack(from, to);
@@ -340,6 +428,66 @@ class VariantSummary {
     return std::span<const TouchpointId>(pool_).subspan(pool_offsets_[v],
                                                         pool_offsets_[v + 1] - pool_offsets_[v]);
   }
+  /// Summary kind of the serialized bytes.
+  static constexpr std::string_view summary_kind = "journey.variants";
+  /// Payload layout version of the serialized bytes.
+  static constexpr std::uint32_t summary_format_version = 1;
+
+  /// Versioned bytes: touchpoints, then each variant's steps, counts, conversions, revenue,
+  /// cost and durations.
+  [[nodiscard]] std::string to_bytes() const {
+    SummaryWriter out(summary_kind, summary_format_version);
+    out.u8(keep_durations_ ? 1 : 0);
+    out.u64(journeys_);
+    detail::write_touchpoints(out, touchpoints_);
+    out.u64(variants_.size());
+    for (std::size_t v = 0; v < variants_.size(); ++v) {
+      const auto path = steps(v);
+      out.u64(path.size());
+      for (const TouchpointId t : path)
+        out.u32(t);
+      const auto& variant = variants_[v];
+      out.u64(variant.count);
+      out.u64(variant.converted);
+      out.f64(variant.revenue);
+      out.f64(variant.cost);
+      out.u64(variant.unknown_cost_events);
+      variant.durations.write(out);
+    }
+    return out.take();
+  }
+
+  /// The summary `to_bytes` wrote; another kind or version, truncated bytes or touchpoint ids
+  /// out of range raise InvalidArgument.
+  static VariantSummary from_bytes(std::string_view bytes) {
+    SummaryReader in(bytes, summary_kind, summary_format_version);
+    VariantSummary s(in.u8() != 0);
+    s.journeys_ = in.u64();
+    s.touchpoints_ = detail::read_touchpoints(in);
+    const std::uint64_t count = in.u64();
+    in.expect_records(count, 48);
+    std::vector<TouchpointId> path;
+    for (std::uint64_t v = 0; v < count; ++v) {
+      const std::uint64_t length = in.u64();
+      in.expect_records(length, 4);
+      path.resize(static_cast<std::size_t>(length));
+      for (auto& t : path) {
+        t = in.u32();
+        if (t >= s.touchpoints_.size())
+          throw InvalidArgument("journey summary bytes: a variant names an unknown touchpoint");
+      }
+      auto& variant = s.variants_[s.intern(path)];
+      variant.count += in.u64();
+      variant.converted += in.u64();
+      variant.revenue += in.f64();
+      variant.cost += in.f64();
+      variant.unknown_cost_events += in.u64();
+      variant.durations.merge(DurationSamples::read(in));
+    }
+    in.finish();
+    return s;
+  }
+
   /// Variant indices ordered by count (descending), ties by sequence (lexicographic by
   /// touchpoint name), so the order is the same whatever the order journeys came in.
   [[nodiscard]] std::vector<std::uint32_t> by_count() const {

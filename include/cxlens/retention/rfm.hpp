@@ -10,10 +10,12 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "cxlens/error.hpp"
+#include "cxlens/summary_io.hpp"
 
 namespace cxlens::retention {
 
@@ -215,15 +217,7 @@ class RfmHistogram {
   RfmCells finish() const {
     if (input_rows_ == 0) throw InvalidArgument("rfm: histogram has no rows");
     RfmCells out;
-    out.cells.reserve(counts_.size());
-    for (const auto& [key, weight] : counts_) {
-      out.cells.push_back({value(key.frequency), value(key.recency), value(key.T), weight});
-    }
-    std::sort(out.cells.begin(), out.cells.end(), [](const RfmCell& l, const RfmCell& r) {
-      if (l.frequency != r.frequency) return l.frequency < r.frequency;
-      if (l.recency != r.recency) return l.recency < r.recency;
-      return l.T < r.T;
-    });
+    out.cells = sorted_cells();
     // Sum in sorted order so the total does not depend on hash-table order.
     for (const auto& c : out.cells) {
       out.total_weight += c.weight;
@@ -233,7 +227,67 @@ class RfmHistogram {
     return out;
   }
 
+  /// Summary kind of the serialized bytes.
+  static constexpr std::string_view summary_kind = "retention.rfm_histogram";
+  /// Payload layout version of the serialized bytes.
+  static constexpr std::uint32_t summary_format_version = 1;
+
+  /// Compact bytes (`SummaryWriter` envelope; then time scale, rows added, cell count and the
+  /// cells sorted by (frequency, recency, T), 32 bytes each): equal histograms give equal bytes,
+  /// whatever order their rows were added or merged in. Empty histograms serialize too.
+  std::string to_bytes() const {
+    SummaryWriter out(summary_kind, summary_format_version);
+    out.u8(scale_ == TimeScale::kDiscrete ? 1 : 0);
+    out.u64(input_rows_);
+    const std::vector<RfmCell> cells = sorted_cells();
+    out.u64(cells.size());
+    for (const auto& c : cells) {
+      out.f64(c.frequency);
+      out.f64(c.recency);
+      out.f64(c.T);
+      out.f64(c.weight);
+    }
+    return out.take();
+  }
+
+  /// The histogram `to_bytes` wrote. Bytes of another summary kind or format version, truncated
+  /// bytes and cells that break the RFM rules are refused with InvalidArgument.
+  static RfmHistogram from_bytes(std::string_view bytes) {
+    SummaryReader in(bytes, summary_kind, summary_format_version);
+    const std::uint8_t scale = in.u8();
+    if (scale > 1) throw InvalidArgument("rfm: serialized histogram has an unknown time scale");
+    RfmHistogram h(scale == 1 ? TimeScale::kDiscrete : TimeScale::kContinuous);
+    const std::uint64_t rows = in.u64();
+    const std::uint64_t count = in.u64();
+    in.expect_records(count, 32);
+    if (count > rows) throw InvalidArgument("rfm: serialized histogram has more cells than rows");
+    h.counts_.reserve(static_cast<std::size_t>(count));
+    for (std::uint64_t i = 0; i < count; ++i) {
+      const double f = in.f64(), r = in.f64(), t = in.f64(), w = in.f64();
+      validate_rfm_row(f, r, t, static_cast<std::size_t>(i), h.scale_);
+      validate_weight(w, static_cast<std::size_t>(i));
+      if (w != 0) h.counts_[Key{bits(f + 0.0), bits(r + 0.0), bits(t + 0.0)}] += w;
+    }
+    in.finish();
+    h.input_rows_ = static_cast<std::size_t>(rows);
+    return h;
+  }
+
  private:
+  /// The cells sorted by (frequency, recency, T); empty when nothing was added.
+  std::vector<RfmCell> sorted_cells() const {
+    std::vector<RfmCell> cells;
+    cells.reserve(counts_.size());
+    for (const auto& [key, weight] : counts_) {
+      cells.push_back({value(key.frequency), value(key.recency), value(key.T), weight});
+    }
+    std::sort(cells.begin(), cells.end(), [](const RfmCell& l, const RfmCell& r) {
+      if (l.frequency != r.frequency) return l.frequency < r.frequency;
+      if (l.recency != r.recency) return l.recency < r.recency;
+      return l.T < r.T;
+    });
+    return cells;
+  }
   struct Key {
     std::uint64_t frequency, recency, T;
     bool operator==(const Key&) const = default;
@@ -324,9 +378,57 @@ class SpendHistogram {
   /// Number of rows added.
   std::size_t input_rows() const { return input_rows_; }
 
+  /// Number of unique (frequency, monetary value) pairs.
+  std::size_t unique_rows() const { return cells_.size(); }
+
   /// Unique cells sorted by (frequency, monetary value); throws if empty.
   std::vector<Cell> finish() const {
     if (input_rows_ == 0) throw InvalidArgument("gamma-gamma: no repeat buyers to fit");
+    return sorted_cells();
+  }
+
+  /// Summary kind of the serialized bytes.
+  static constexpr std::string_view summary_kind = "retention.spend_histogram";
+  /// Payload layout version of the serialized bytes.
+  static constexpr std::uint32_t summary_format_version = 1;
+
+  /// Compact bytes (`SummaryWriter` envelope; then rows added, cell count and the cells sorted
+  /// by (frequency, monetary value), 24 bytes each). Empty histograms serialize too.
+  std::string to_bytes() const {
+    SummaryWriter out(summary_kind, summary_format_version);
+    out.u64(input_rows_);
+    const std::vector<Cell> cells = sorted_cells();
+    out.u64(cells.size());
+    for (const auto& c : cells) {
+      out.f64(c.frequency);
+      out.f64(c.monetary_value);
+      out.f64(c.weight);
+    }
+    return out.take();
+  }
+
+  /// The histogram `to_bytes` wrote; other kinds or versions, truncated bytes and invalid cells
+  /// are refused with InvalidArgument.
+  static SpendHistogram from_bytes(std::string_view bytes) {
+    SummaryReader in(bytes, summary_kind, summary_format_version);
+    SpendHistogram h;
+    const std::uint64_t rows = in.u64();
+    const std::uint64_t count = in.u64();
+    in.expect_records(count, 24);
+    if (count > rows) {
+      throw InvalidArgument("gamma-gamma: serialized histogram has more cells than rows");
+    }
+    for (std::uint64_t i = 0; i < count; ++i) {
+      const double f = in.f64(), m = in.f64(), w = in.f64();
+      h.add(f, m, w);  // validates
+    }
+    in.finish();
+    h.input_rows_ = static_cast<std::size_t>(rows);
+    return h;
+  }
+
+ private:
+  std::vector<Cell> sorted_cells() const {
     std::vector<Cell> out;
     out.reserve(cells_.size());
     for (const auto& [key, w] : cells_)
@@ -337,8 +439,6 @@ class SpendHistogram {
     });
     return out;
   }
-
- private:
   struct PairHash {
     std::size_t operator()(const std::pair<double, double>& p) const {
       return std::hash<double>()(p.first) * 31u ^ std::hash<double>()(p.second);

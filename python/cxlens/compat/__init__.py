@@ -5,6 +5,8 @@ can switch by changing an import:
 
 * :mod:`cxlens.compat.lifetimes`: ``BetaGeoFitter``, ``ModifiedBetaGeoFitter``,
   ``ParetoNBDFitter``, ``BetaGeoBetaBinomFitter``, ``GammaGammaFitter`` and ``utils``.
+* :mod:`cxlens.compat.lifelines`: ``CoxPHFitter``, ``KaplanMeierFitter`` and
+  ``statistics.logrank_test``.
 * :mod:`cxlens.compat.pm4py`: ``discover_dfg``, ``get_variants``, ``get_start_activities``,
   ``get_end_activities`` (process mining on a DataFrame).
 * :mod:`cxlens.compat.channelattribution`: ``markov_model``, ``heuristic_models`` (multi-touch

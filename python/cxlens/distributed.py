@@ -1,0 +1,600 @@
+"""Scale-out building blocks shared by :mod:`cxlens.dask` and :mod:`cxlens.spark`.
+
+Every analysis runs as **summarise -> merge -> finish** (docs/ARCHITECTURE.md): each partition
+of events becomes a small summary, summaries merge in a tree (associative and commutative, so
+any grouping of partitions gives the same result), and the merged summary is finished into the
+same objects the single-machine API returns (fitted models, DataFrames). The engines schedule;
+the functions here compute, on plain pandas frames, so they run unchanged in a Dask task or in
+a Spark Python worker.
+
+Customers split across partitions
+---------------------------------
+Data lakes partition events by date, so one customer's purchases sit in several partitions. A
+per-customer quantity (the RFM row: first and last purchase period, number of purchase periods)
+cannot be computed inside one partition. Each partition therefore emits **keyed per-customer
+states** (:func:`customer_states`: one row per customer, a few numbers), and the states of one
+customer are merged exactly by :func:`merge_customer_states`. Bringing one customer's states
+together is a **shuffle by customer**, done with the engine's own operation
+(``DataFrame.shuffle(on=...)`` in Dask, ``groupBy(...).applyInPandas`` in Spark). It moves one
+small row per customer and partition instead of the events.
+
+When is the shuffle needed? Whenever a customer's events may sit in more than one partition
+(``customers_split=True``, the default). Data partitioned (or bucketed) by customer can skip it
+(``customers_split=False``): each partition is then summarised directly.
+
+The compact state (``granularity="customer"``) counts distinct purchase periods exactly when
+each customer's partitions cover disjoint stretches of time, sharing at most a boundary period:
+the case of date-partitioned data. If a customer's periods interleave across partitions (data
+partitioned at random), :func:`merge_customer_states` refuses with
+:class:`cxlens.InvalidArgument` rather than guess; use ``granularity="period"`` there (one state
+per customer and purchase period, always exact, larger).
+
+Times
+-----
+Times are normalised per partition to UTC nanoseconds (:func:`utc_ns`): time-zone-aware columns
+are converted, naive ones are taken as UTC (the :class:`cxlens.EventLog` convention), ISO 8601
+text may carry any offset. Partitions written in different time zones therefore agree. Purchase
+periods (``freq``) are UTC calendar periods.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import _core
+from ._core import ColumnTypeError, InvalidArgument, NotFound
+from .retention import BgBb, BgNbd, GammaGamma, MbgNbd, ParetoNbd, RfmHistogram, SpendHistogram
+
+__all__ = [
+    "RetentionSummary",
+    "STATE_COLUMNS",
+    "TransactionSpec",
+    "customer_states",
+    "merge_customer_states",
+    "rfm_from_states",
+    "retention_summary",
+    "score_frame",
+    "tree_merge",
+    "utc_ns",
+]
+
+_TIME_SCALE = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
+# Fixed-length periods: ordinal = floor(ns / length) equals pandas' Period ordinal.
+_FIXED_PERIOD_NS = {"D": 86_400 * 10**9, "h": 3_600 * 10**9, "H": 3_600 * 10**9,
+                    "min": 60 * 10**9, "T": 60 * 10**9, "s": 10**9, "S": 10**9}
+_MODELS = {"bg_nbd": BgNbd, "mbg_nbd": MbgNbd, "pareto_nbd": ParetoNbd}
+
+#: Columns of a keyed per-customer state frame: customer key, first and last purchase period
+#: (period ordinals), number of distinct purchase periods, value in the first and last period,
+#: and total value.
+STATE_COLUMNS = ("customer", "first", "last", "periods", "first_value", "last_value", "value")
+
+
+# ---- inputs ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TransactionSpec:
+    """Which columns hold a transaction log, and how to read them.
+
+    ``customer`` and ``time`` are required; ``value`` (revenue per transaction) is needed for
+    the Gamma-Gamma spend model. When ``event`` and ``purchase_events`` are given, only rows
+    whose event is in ``purchase_events`` are transactions (an event table with every kind of
+    interaction can be passed as it is). ``time_unit`` is the unit of integer times.
+    """
+
+    customer: str
+    time: str
+    value: str | None = None
+    event: str | None = None
+    purchase_events: tuple[str, ...] | None = None
+    time_unit: str = "ns"
+
+    def columns(self) -> list[str]:
+        """The input columns this spec reads."""
+        return [c for c in (self.customer, self.time, self.value, self.event) if c is not None]
+
+    def key_kind(self, dtype: Any) -> str:
+        """'integer' or 'text' for a customer column dtype (what every partition must share)."""
+        return _key_kind(dtype, self.customer)
+
+
+def _key_kind(dtype: Any, name: str) -> str:
+    if pd.api.types.is_bool_dtype(dtype):
+        raise ColumnTypeError(f"customer column {name!r} holds booleans, not keys")
+    if pd.api.types.is_integer_dtype(dtype):
+        return "integer"
+    if pd.api.types.is_float_dtype(dtype):
+        return "integer"  # integral floats (integers with missing values); checked per row
+    return "text"
+
+
+def utc_ns(column: pd.Series, name: str = "time", time_unit: str = "ns") -> np.ndarray:
+    """Times as int64 nanoseconds since the epoch, UTC.
+
+    Time-zone-aware datetimes are converted to UTC, naive datetimes are taken as UTC, integers
+    and floats are epoch times in ``time_unit``, text is ISO 8601 with any offset. A missing or
+    unparseable time raises :class:`cxlens.InvalidArgument` naming the column (never a value).
+    """
+    if time_unit not in _TIME_SCALE:
+        raise InvalidArgument("time_unit must be 's', 'ms', 'us' or 'ns'")
+    dtype = column.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        column = column.dt.tz_convert("UTC").dt.tz_localize(None)
+        dtype = column.dtype
+    if pd.api.types.is_datetime64_dtype(dtype):
+        if column.isna().any():
+            raise InvalidArgument(f"time column {name!r} has missing times")
+        return np.ascontiguousarray(column.to_numpy(dtype="datetime64[ns]").view(np.int64))
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+        raise ColumnTypeError(f"time column {name!r} must hold datetimes, epoch numbers or text")
+    if pd.api.types.is_integer_dtype(dtype):
+        return column.to_numpy(dtype=np.int64) * _TIME_SCALE[time_unit]
+    if pd.api.types.is_float_dtype(dtype):
+        raw = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        if not np.isfinite(raw).all():
+            raise InvalidArgument(f"time column {name!r} has missing or non-finite times")
+        return np.round(raw * _TIME_SCALE[time_unit]).astype(np.int64)
+    parsed = pd.to_datetime(column.astype("string"), utc=True, errors="coerce", format="ISO8601")
+    if parsed.isna().any():
+        raise InvalidArgument(f"time column {name!r} has missing or unparseable times")
+    return parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").view(np.int64).copy()
+
+
+def period_ordinals(ns: np.ndarray, freq: str) -> np.ndarray:
+    """Ordinal of the UTC ``freq`` period holding each time (pandas' ``Period.ordinal``)."""
+    length = _FIXED_PERIOD_NS.get(freq)
+    if length is not None:
+        return np.floor_divide(ns, length)
+    try:
+        periods = pd.DatetimeIndex(ns.view("datetime64[ns]")).to_period(freq)
+    except (ValueError, TypeError) as error:
+        raise InvalidArgument(f"unsupported period frequency {freq!r}") from error
+    return np.asarray(periods.asi8, dtype=np.int64)
+
+
+def _customer_keys(column: pd.Series, name: str, expected_kind: str | None,
+                   partition: Any) -> pd.Series:
+    where = "" if partition is None else f" in partition {partition}"
+    kind = _key_kind(column.dtype, name)
+    if expected_kind is not None and kind != expected_kind:
+        raise ColumnTypeError(
+            f"customer column {name!r}{where} holds {kind} keys, but other partitions hold "
+            f"{expected_kind} keys: partitions must share one schema")
+    if column.isna().any():
+        raise InvalidArgument(f"customer column {name!r}{where} has missing keys")
+    if kind == "integer":
+        values = column.to_numpy()
+        if values.dtype.kind == "f" and not np.all(np.mod(values, 1) == 0):
+            raise ColumnTypeError(f"customer column {name!r}{where} holds fractional numbers")
+        return pd.Series(values.astype(np.int64), index=column.index, name="customer")
+    return column.astype(str).rename("customer")
+
+
+def _select(frame: pd.DataFrame, spec: TransactionSpec, partition: Any) -> pd.DataFrame:
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError("a partition must be a pandas DataFrame")
+    where = "" if partition is None else f" of partition {partition}"
+    for column in spec.columns():
+        if column not in frame.columns:
+            raise NotFound(f"column {column!r} is not in the columns{where}: partitions must "
+                           "share one schema")
+    if spec.value is not None and not pd.api.types.is_numeric_dtype(frame[spec.value].dtype):
+        raise ColumnTypeError(f"value column {spec.value!r}{where} must hold numbers "
+                              "(partitions must share one schema)")
+    if spec.event is not None and spec.purchase_events is not None:
+        frame = frame.loc[frame[spec.event].astype(str).isin(list(spec.purchase_events))]
+    return frame
+
+
+# ---- keyed per-customer states ---------------------------------------------------------------
+
+def empty_states(key_kind: str = "integer") -> pd.DataFrame:
+    """A state frame with no rows (the schema every partition's states share)."""
+    customer = (pd.Series([], dtype=np.int64) if key_kind == "integer"
+                else pd.Series([], dtype=str))
+    return pd.DataFrame({"customer": customer,
+                         "first": pd.Series([], dtype=np.int64),
+                         "last": pd.Series([], dtype=np.int64),
+                         "periods": pd.Series([], dtype=np.int64),
+                         "first_value": pd.Series([], dtype=np.float64),
+                         "last_value": pd.Series([], dtype=np.float64),
+                         "value": pd.Series([], dtype=np.float64)})
+
+
+def customer_states(frame: pd.DataFrame, spec: TransactionSpec, *, freq: str = "D",
+                    observation_period_end: int | None = None, granularity: str = "customer",
+                    key_kind: str | None = None, partition: Any = None) -> pd.DataFrame:
+    """Keyed per-customer purchase states of one partition (see :data:`STATE_COLUMNS`).
+
+    Purchases are grouped into UTC ``freq`` periods (their values summed), as lifetimes'
+    ``summary_data_from_transaction_data`` does; periods after ``observation_period_end`` (a
+    period ordinal) are dropped. ``granularity="customer"`` gives one row per customer,
+    ``"period"`` one row per customer and purchase period. ``key_kind`` ('integer' or 'text')
+    is the customer key type every partition must have; a partition that differs, lacks a
+    column or has a non-numeric value column raises a typed error naming the partition.
+    An empty partition gives an empty frame.
+    """
+    if granularity not in ("customer", "period"):
+        raise InvalidArgument("granularity must be 'customer' or 'period'")
+    frame = _select(frame, spec, partition)
+    keys = _customer_keys(frame[spec.customer], spec.customer, key_kind, partition)
+    kind = key_kind or _key_kind(frame[spec.customer].dtype, spec.customer)
+    if len(frame) == 0:
+        return empty_states(kind)
+    period = period_ordinals(utc_ns(frame[spec.time], spec.time, spec.time_unit), freq)
+    value = (frame[spec.value].to_numpy(dtype=np.float64, na_value=np.nan)
+             if spec.value is not None else np.zeros(len(frame)))
+    if not np.isfinite(value).all():
+        raise InvalidArgument(f"value column {spec.value!r} has missing or non-finite values"
+                              + ("" if partition is None else f" in partition {partition}"))
+    rows = pd.DataFrame({"customer": keys.to_numpy(), "period": period, "value": value})
+    if observation_period_end is not None:
+        rows = rows.loc[rows["period"] <= observation_period_end]
+    per_period = (rows.groupby(["customer", "period"], sort=True)["value"].sum()
+                  .reset_index())
+    if granularity == "period":
+        p = per_period["period"].to_numpy()
+        v = per_period["value"].to_numpy()
+        out = pd.DataFrame({"customer": per_period["customer"], "first": p, "last": p,
+                            "periods": np.ones(len(p), dtype=np.int64), "first_value": v,
+                            "last_value": v, "value": v})
+    else:
+        by = per_period.groupby("customer", sort=True)
+        out = pd.DataFrame({
+            "first": by["period"].first(),
+            "last": by["period"].last(),
+            "periods": by.size().astype(np.int64),
+            "first_value": by["value"].first(),
+            "last_value": by["value"].last(),
+            "value": by["value"].sum(),
+        }).reset_index()
+    return _canonical_states(out, kind)
+
+
+def _canonical_states(states: pd.DataFrame, kind: str) -> pd.DataFrame:
+    customer = (states["customer"].astype(np.int64) if kind == "integer"
+                else states["customer"].astype(str))
+    return pd.DataFrame({"customer": customer.to_numpy(),
+                         "first": states["first"].to_numpy(dtype=np.int64),
+                         "last": states["last"].to_numpy(dtype=np.int64),
+                         "periods": states["periods"].to_numpy(dtype=np.int64),
+                         "first_value": states["first_value"].to_numpy(dtype=np.float64),
+                         "last_value": states["last_value"].to_numpy(dtype=np.float64),
+                         "value": states["value"].to_numpy(dtype=np.float64)})
+
+
+def merge_customer_states(states: pd.DataFrame | Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Merges keyed states exactly, in any order and grouping.
+
+    A state row is one stretch of a customer's purchase periods: first and last period, the
+    number of distinct periods in it, the value in its first and last period, and its total.
+    A customer's rows are ordered by (first, last); a row that starts exactly where the
+    stretches before it end shares that period and is joined to them (the period counted once,
+    its values added); a row that starts after it stays a separate stretch (its periods simply
+    add); a row that starts before it interleaves, which compact states cannot merge exactly,
+    and raises :class:`cxlens.InvalidArgument` (use ``granularity="period"``). The result is
+    the same set of stretches whatever the order or grouping of the inputs (counts exactly,
+    values up to floating-point rounding); :func:`rfm_from_states` reads a customer's
+    stretches as one RFM row.
+    """
+    if not isinstance(states, pd.DataFrame):
+        listed = list(states)
+        parts = [s for s in listed if len(s)]
+        if not parts:
+            return (listed[0] if listed else empty_states()).iloc[:0].reset_index(drop=True)
+        states = pd.concat(parts, ignore_index=True)
+    if len(states) == 0:
+        return states.reset_index(drop=True)
+    missing = [c for c in STATE_COLUMNS if c not in states.columns]
+    if missing:
+        raise InvalidArgument(f"customer states lack columns {missing}")
+    s = states.sort_values(["customer", "first", "last"], kind="stable").reset_index(drop=True)
+    customer = s["customer"].to_numpy()
+    first = s["first"].to_numpy(dtype=np.int64)
+    last = s["last"].to_numpy(dtype=np.int64)
+    new_customer = np.ones(len(s), dtype=bool)
+    new_customer[1:] = customer[1:] != customer[:-1]
+    # Latest period of the customer's rows before each row.
+    by_customer = np.cumsum(new_customer) - 1
+    running = pd.Series(last).groupby(by_customer).cummax().to_numpy()
+    previous = np.empty(len(s), dtype=np.int64)
+    previous[1:] = running[:-1]
+    previous[new_customer] = np.iinfo(np.int64).min
+    interleaved = first < previous
+    if interleaved.any():
+        count = int(pd.Series(interleaved).groupby(by_customer).any().sum())
+        raise InvalidArgument(
+            f"the purchase periods of {count} customer(s) interleave across partitions, so "
+            "compact states cannot count their distinct periods exactly: summarise with "
+            "granularity='period' (or partition the data by date or by customer)")
+    shared = first == previous
+    stretch = np.cumsum(~shared) - 1  # rows joined into one stretch share an id
+    g = pd.Series(stretch)
+    stretch_first = g.map(pd.Series(first).groupby(stretch).min()).to_numpy()
+    stretch_last = g.map(pd.Series(last).groupby(stretch).max()).to_numpy()
+    frame = pd.DataFrame({
+        "stretch": stretch,
+        "periods": s["periods"].to_numpy(dtype=np.int64) - shared.astype(np.int64),
+        "first_value": np.where(first == stretch_first, s["first_value"].to_numpy(), 0.0),
+        "last_value": np.where(last == stretch_last, s["last_value"].to_numpy(), 0.0),
+        "value": s["value"].to_numpy(dtype=np.float64)})
+    sums = frame.groupby("stretch", sort=True).sum()
+    heads = np.flatnonzero(~shared)
+    return pd.DataFrame({
+        "customer": customer[heads],
+        "first": first[heads],
+        "last": pd.Series(last).groupby(stretch).max().to_numpy(),
+        "periods": sums["periods"].to_numpy(dtype=np.int64),
+        "first_value": sums["first_value"].to_numpy(),
+        "last_value": sums["last_value"].to_numpy(),
+        "value": sums["value"].to_numpy(),
+    })
+
+
+def per_customer(states: pd.DataFrame) -> pd.DataFrame:
+    """One row per customer from merged states (its stretches joined: first of the first,
+    last of the last, periods and values added), sorted by customer."""
+    if len(states) == 0 or not states["customer"].duplicated().any():
+        return states.sort_values("customer", kind="stable").reset_index(drop=True)
+    s = states.sort_values(["customer", "first"], kind="stable")
+    by = s.groupby("customer", sort=True)
+    return pd.DataFrame({
+        "first": by["first"].first(), "last": by["last"].max(),
+        "periods": by["periods"].sum(), "first_value": by["first_value"].first(),
+        "last_value": by["last_value"].last(), "value": by["value"].sum(),
+    }).reset_index()
+
+
+def rfm_from_states(states: pd.DataFrame, observation_period_end: int, *,
+                    freq_multiplier: float = 1, monetary: bool = False) -> pd.DataFrame:
+    """Per-customer frequency, recency, T (and monetary_value) from merged states (see
+    :func:`merge_customer_states`; a customer's stretches are joined first), with the
+    definitions of lifetimes' ``summary_data_from_transaction_data`` (time in periods of
+    ``freq`` divided by ``freq_multiplier``). Indexed by customer, sorted."""
+    if (states["first"] > observation_period_end).any():
+        raise InvalidArgument("customer states start after the observation period end")
+    ordered = per_customer(states)
+    frequency = (ordered["periods"].to_numpy() - 1).astype(np.float64)
+    out = pd.DataFrame({
+        "frequency": frequency,
+        "recency": (ordered["last"].to_numpy() - ordered["first"].to_numpy()).astype(np.float64)
+        / freq_multiplier,
+        "T": (observation_period_end - ordered["first"].to_numpy()).astype(np.float64)
+        / freq_multiplier,
+    }, index=pd.Index(ordered["customer"].to_numpy(), name="customer"))
+    if monetary:
+        repeat = ordered["value"].to_numpy() - ordered["first_value"].to_numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(frequency > 0, repeat / np.maximum(frequency, 1), 0.0)
+        out["monetary_value"] = mean
+    return out
+
+
+# ---- the retention summary -------------------------------------------------------------------
+
+_RETENTION_KIND = "distributed.retention"
+_RETENTION_VERSION = 1
+
+
+@dataclass
+class RetentionSummary:
+    """The mergeable summary behind the buy-till-you-die models of a partitioned table.
+
+    ``rfm`` is the compressed (x, t_x, T) histogram, ``spend`` the repeat buyers' (x, mean
+    spend) histogram (None when no value column was used), ``settings`` what they were built
+    with (period ``freq``, ``freq_multiplier``, the observation end as a period ordinal).
+    Summaries merge only with summaries built with the same settings; bytes of another kind
+    or version are refused with :class:`cxlens.InvalidArgument`. Pickles and
+    :meth:`to_bytes` (Arrow-friendly: store it in a binary column) round-trip.
+    """
+
+    rfm: RfmHistogram
+    spend: SpendHistogram | None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def customers(self) -> int:
+        """Number of customers summarised."""
+        return self.rfm.input_rows
+
+    def merge(self, other: "RetentionSummary") -> "RetentionSummary":
+        """Adds another summary (same settings required); returns self."""
+        if not isinstance(other, RetentionSummary):
+            raise InvalidArgument(f"a RetentionSummary cannot merge with a "
+                                  f"{type(other).__name__}")
+        if other.settings != self.settings:
+            differ = sorted(k for k in set(self.settings) | set(other.settings)
+                            if self.settings.get(k) != other.settings.get(k))
+            raise InvalidArgument(f"retention summaries built with different settings "
+                                  f"({', '.join(differ)}) cannot be merged")
+        if (self.spend is None) != (other.spend is None):
+            raise InvalidArgument("a retention summary with spend cannot merge with one "
+                                  "without spend (build both with the value column)")
+        self.rfm.merge(other.rfm)
+        if self.spend is not None and other.spend is not None:
+            self.spend.merge(other.spend)
+        return self
+
+    def to_bytes(self) -> bytes:
+        """Versioned bytes (kind ``distributed.retention``): the settings as JSON, then the
+        native histograms' own versioned bytes."""
+        settings = json.dumps(self.settings, sort_keys=True).encode()
+        rfm = self.rfm.to_bytes()
+        spend = b"" if self.spend is None else self.spend.to_bytes()
+        payload = b"".join([struct.pack("<Q", len(settings)), settings,
+                            struct.pack("<Q", len(rfm)), rfm,
+                            struct.pack("<?Q", self.spend is not None, len(spend)), spend])
+        return _core.wrap_summary(_RETENTION_KIND, _RETENTION_VERSION, payload)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "RetentionSummary":
+        """The summary :meth:`to_bytes` wrote."""
+        payload = _core.unwrap_summary(bytes(data), _RETENTION_KIND, _RETENTION_VERSION)
+        try:
+            at = 0
+            (n,) = struct.unpack_from("<Q", payload, at)
+            at += 8
+            settings = json.loads(payload[at:at + n])
+            at += n
+            (n,) = struct.unpack_from("<Q", payload, at)
+            at += 8
+            rfm = RfmHistogram.from_bytes(payload[at:at + n])
+            at += n
+            has_spend, n = struct.unpack_from("<?Q", payload, at)
+            at += 9
+            spend = SpendHistogram.from_bytes(payload[at:at + n]) if has_spend else None
+            at += n
+        except (struct.error, ValueError) as error:
+            if isinstance(error, InvalidArgument):
+                raise
+            raise InvalidArgument("retention summary bytes are damaged") from error
+        if at != len(payload):
+            raise InvalidArgument("retention summary bytes have trailing data")
+        return cls(rfm, spend, settings)
+
+    def __reduce__(self):
+        return (RetentionSummary.from_bytes, (self.to_bytes(),))
+
+    def fit(self, model: str = "bg_nbd", **options: Any):
+        """Fits a transaction model ('bg_nbd', 'mbg_nbd', 'pareto_nbd') on the merged histogram;
+        the same object :meth:`cxlens.retention.BgNbd.fit` returns."""
+        if model not in _MODELS:
+            raise InvalidArgument(f"model must be one of {sorted(_MODELS)}")
+        return _MODELS[model].fit(self.rfm, **options)
+
+    def fit_spend(self, **options: Any) -> GammaGamma:
+        """Fits the Gamma-Gamma spend model on the repeat buyers."""
+        if self.spend is None:
+            raise InvalidArgument("this summary has no spend: summarise with a value column")
+        return GammaGamma.fit(self.spend, **options)
+
+
+def retention_summary(rfm: pd.DataFrame, settings: Mapping[str, Any],
+                      monetary: bool) -> RetentionSummary:
+    """The :class:`RetentionSummary` of per-customer RFM rows (one slice of customers)."""
+    histogram = RfmHistogram()
+    if len(rfm):
+        histogram.add(rfm["frequency"], rfm["recency"], rfm["T"])
+    spend = None
+    if monetary:
+        spend = SpendHistogram()
+        repeat = rfm.loc[rfm["frequency"] > 0]
+        if len(repeat):
+            spend.add(repeat["frequency"], repeat["monetary_value"])
+    return RetentionSummary(histogram, spend, dict(settings))
+
+
+def settings_of(freq: str, freq_multiplier: float, end_period: int) -> dict[str, Any]:
+    """The settings a retention summary records (compared on merge)."""
+    return {"freq": str(freq), "freq_multiplier": float(freq_multiplier),
+            "observation_period_end": int(end_period)}
+
+
+def end_period(observation_period_end: Any, freq: str) -> int | None:
+    """A user's observation end (anything ``pd.Timestamp`` takes; naive = UTC) as a period
+    ordinal, or None."""
+    if observation_period_end is None:
+        return None
+    stamp = pd.Timestamp(observation_period_end)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return int(period_ordinals(np.array([stamp.value], dtype=np.int64), freq)[0])
+
+
+# ---- tree merge ------------------------------------------------------------------------------
+
+def merge_all(summaries: Iterable[Any]) -> Any:
+    """Merges summaries left to right (each needs a ``merge`` method); None when empty."""
+    result = None
+    for summary in summaries:
+        if summary is None:
+            continue
+        result = summary if result is None else result.merge(summary)
+    return result
+
+
+def tree_merge(items: Sequence[Any], merge: Callable[..., Any], fan_in: int = 8) -> Any:
+    """Reduces ``items`` by calling ``merge(*group)`` on groups of up to ``fan_in`` until one
+    is left. With ``merge`` a ``dask.delayed`` function this builds a merge tree of depth
+    log_fan_in(n) that runs on the cluster; the result is the same for any grouping because
+    merging is associative and commutative."""
+    if fan_in < 2:
+        raise InvalidArgument("fan_in must be at least 2")
+    level = list(items)
+    if not level:
+        raise InvalidArgument("nothing to merge")
+    while len(level) > 1:
+        level = [merge(*level[i:i + fan_in]) for i in range(0, len(level), fan_in)]
+    return level[0]
+
+
+def merge_retention_bytes(*parts: bytes) -> bytes:
+    """Merges serialized retention summaries into serialized bytes (for engines that move
+    bytes, such as Spark's ``treeReduce``)."""
+    return merge_all(RetentionSummary.from_bytes(p) for p in parts).to_bytes()
+
+
+# ---- scoring ---------------------------------------------------------------------------------
+
+def score_frame(rfm: pd.DataFrame, model: Any, *, spend: GammaGamma | None = None,
+                t: float = 1.0, months: int = 12, discount_rate: float = 0.01,
+                freq: str = "D", threads: int = 1) -> pd.DataFrame:
+    """Scores one partition of per-customer RFM rows: ``p_alive`` and ``predicted_purchases``
+    (in the next ``t`` periods); with a spend model also ``expected_spend`` and ``clv`` (over
+    ``months``, lifetimes' convention). Returns the input columns plus the scores."""
+    out = rfm.copy()
+    if len(rfm) == 0:
+        for name in ("p_alive", "predicted_purchases") + (
+                ("expected_spend", "clv") if spend is not None else ()):
+            out[name] = pd.Series([], dtype=np.float64)
+        return out
+    f, r, T = rfm["frequency"], rfm["recency"], rfm["T"]
+    out["p_alive"] = model.probability_alive(f, r, T, threads=threads)
+    out["predicted_purchases"] = model.conditional_expected_purchases(t, f, r, T,
+                                                                      threads=threads)
+    if spend is not None:
+        m = rfm["monetary_value"]
+        out["expected_spend"] = spend.conditional_expected_average_spend(f, m, threads=threads)
+        out["clv"] = spend.customer_lifetime_value(model, f, r, T, m, months=months,
+                                                   discount_rate=discount_rate, freq=freq,
+                                                   threads=threads)
+    return out
+
+
+# ---- data-lake layout helper -----------------------------------------------------------------
+
+def write_event_partitions(frame: pd.DataFrame, folder: Any, *, time: str = "time",
+                           freq: str = "W", rows_per_file: int | None = None) -> list[str]:
+    """Writes events as a folder of Parquet files, one per UTC ``freq`` period in time order
+    (``events-00000.parquet`` ...), the layout of a date-partitioned data lake, so a
+    customer's events sit in many files. Needs pyarrow. Returns the file paths written.
+    ``rows_per_file`` further cuts a period's rows into several files."""
+    from pathlib import Path
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    ns = utc_ns(frame[time], time)
+    period = period_ordinals(ns, freq)
+    order = np.argsort(ns, kind="stable")
+    frame = frame.iloc[order]
+    period = period[order]
+    cuts = np.flatnonzero(np.diff(period)) + 1
+    starts = np.concatenate([[0], cuts]) if len(frame) else np.array([], dtype=np.int64)
+    ends = np.concatenate([cuts, [len(frame)]]) if len(frame) else np.array([], dtype=np.int64)
+    paths: list[str] = []
+    for begin, end in zip(starts, ends):
+        step = rows_per_file or (end - begin)
+        for first in range(begin, end, max(step, 1)):
+            chunk = frame.iloc[first:min(end, first + step)]
+            path = out / f"events-{len(paths):05d}.parquet"
+            pq.write_table(pa.Table.from_pandas(chunk, preserve_index=False), path)
+            paths.append(str(path))
+    return paths
