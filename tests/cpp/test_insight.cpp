@@ -379,6 +379,27 @@ TEST_SUITE("insight") {
     CHECK(small.customers_unknown == 1);
   }
 
+  TEST_CASE("empty segments are unknown, not zero; impossible requests are typed errors") {
+    const EventLog tiny = tiny_log();
+    EngagementOptions options;
+    options.repurchase_weeks = 0.1;
+    const auto engagement = engagement_tiers(tiny, options);
+    CHECK(engagement.tiers[0].customers == 2);
+    CHECK(std::isnan(engagement.engaged_revenue_ratio.value));  // nobody contributed
+    options.repurchase_weeks = 26;                              // longer than the data
+    CHECK_THROWS_AS(engagement_tiers(tiny, options), InvalidArgument);
+    CHECK_THROWS_AS(channel_shift(tiny), NotFound);  // no app channel to adopt
+    const auto feedback_result = feedback(tiny);
+    CHECK(feedback_result.channels.empty());
+    CHECK_FALSE(feedback_result.scores_known);
+    CHECK(std::isnan(feedback_result.fatigue_slope.value));
+    const auto service = service_metrics(tiny);
+    CHECK_FALSE(service.cases_known);
+    EventLog empty;
+    empty.finalize();
+    CHECK_THROWS_AS(profitability(empty), InvalidArgument);
+  }
+
   TEST_CASE("feedback: the planted survey fatigue slope") {
     const sim::World& world = default_world();
     const auto result = feedback(world.events);
