@@ -114,6 +114,23 @@ struct ChannelShiftSummary {
   /// Per replicate b: `[b * 7 + j]`, j = the 6 sums then `adopted_assisted_post`, weighted.
   std::vector<double> replicates;
 
+  /// Summary kind of the serialized bytes.
+  static constexpr std::string_view summary_kind = "insight.channel_shift";
+  /// Versioned bytes (`cxlens/summary_io.hpp`), so summaries of customer ranges built in
+  /// other processes can be merged here, in customer order.
+  [[nodiscard]] std::string to_bytes() const {
+    return summary_bytes(summary_kind, group, sums, volume, adopted_assisted_post, group_counts,
+                         replicates);
+  }
+  /// The summary `to_bytes` wrote; other kinds, versions or truncated bytes raise
+  /// `InvalidArgument`.
+  static ChannelShiftSummary from_bytes(std::string_view bytes) {
+    ChannelShiftSummary s;
+    read_summary_bytes(bytes, summary_kind, s.group, s.sums, s.volume, s.adopted_assisted_post,
+                       s.group_counts, s.replicates);
+    return s;
+  }
+
   /// Adds the summary of the customers that follow.
   void merge(const ChannelShiftSummary& other) {
     append_into(group, other.group);
