@@ -74,10 +74,11 @@ class OutreachPlan:
         """Planned contacts per day and channel (stacked)."""
         ax = _axes(ax)
         if len(self.contacts):
-            table = (self.contacts.assign(day=self.contacts["time"].dt.floor("D"))
-                     .pivot_table(index="day", columns="channel", values="customer",
+            table = (self.contacts.assign(day=self.contacts["time"].dt.strftime("%Y-%m-%d"))
+                     .pivot_table(index="day", columns="channel", values="touch",
                                   aggfunc="count", observed=True).fillna(0))
-            table.plot.area(ax=ax, stacked=True, linewidth=0)
+            table.plot.bar(ax=ax, stacked=True, width=0.85)
+            ax.set_xlabel("day (UTC)")
         ax.set_ylabel("contacts per day")
         ax.set_title(f"Outreach plan: {len(self.contacts):,} contacts, "
                      f"{self.customers_planned:,} customers")

@@ -6,6 +6,9 @@
 
 #include <cxlens/engage/outreach.hpp>
 
+#include "insight_columns.hpp"
+
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -16,29 +19,7 @@ namespace py = pybind11;
 
 namespace cxlens::python {
 
-// Shared with insight.cpp.
-std::vector<ContactPoint> contact_points_from(
-    const std::optional<py::array_t<std::uint32_t, py::array::c_style>>& customer,
-    const std::optional<py::array_t<std::uint8_t, py::array::c_style>>& channel,
-    const std::optional<py::array_t<std::uint8_t, py::array::c_style>>& consent,
-    const std::optional<py::array_t<std::int64_t, py::array::c_style>>& consent_time);
-
 namespace {
-
-template <class T>
-py::array owned_column(std::vector<T>&& values) {
-  auto* heap = new std::vector<T>(std::move(values));
-  py::capsule owner(heap, [](void* pointer) { delete static_cast<std::vector<T>*>(pointer); });
-  return py::array_t<T>({static_cast<py::ssize_t>(heap->size())},
-                        {static_cast<py::ssize_t>(sizeof(T))}, heap->data(), owner);
-}
-
-template <class T>
-std::span<const T> span_or_empty(const std::optional<py::array_t<T, py::array::c_style>>& array) {
-  if (!array) return {};
-  if (array->ndim() != 1) throw InvalidArgument("per-customer columns must be 1-d");
-  return {array->data(), static_cast<std::size_t>(array->shape(0))};
-}
 
 template <class T>
 std::optional<T> get(const py::dict& d, const char* key) {
@@ -88,12 +69,12 @@ py::dict run_plan_outreach(const EventLog& log, U32 pc, U8 pch, U8 pcs, I64 pct,
   options.min_expected_value = min_expected_value;
   options.max_customers = max_customers;
   engage::OutreachInputs inputs;
-  inputs.risk = span_or_empty(risk);
-  inputs.value = span_or_empty(value);
-  inputs.preferred_channel = span_or_empty(preferred);
-  inputs.offer = span_or_empty(offer);
-  inputs.offer_lift = span_or_empty(offer_lift);
-  inputs.eligible = span_or_empty(eligible);
+  inputs.risk = optional_span(risk);
+  inputs.value = optional_span(value);
+  inputs.preferred_channel = optional_span(preferred);
+  inputs.offer = optional_span(offer);
+  inputs.offer_lift = optional_span(offer_lift);
+  inputs.eligible = optional_span(eligible);
   engage::OutreachPlan plan;
   {
     py::gil_scoped_release release;

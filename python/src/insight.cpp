@@ -7,6 +7,8 @@
 
 #include <cxlens/insight/insight.hpp>
 
+#include "insight_columns.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -16,43 +18,6 @@
 namespace py = pybind11;
 
 namespace cxlens::python {
-
-/// A 1-d numpy array that takes ownership of `values` (no copy).
-template <class T>
-py::array insight_column(std::vector<T>&& values) {
-  auto* heap = new std::vector<T>(std::move(values));
-  py::capsule owner(heap, [](void* pointer) { delete static_cast<std::vector<T>*>(pointer); });
-  return py::array_t<T>({static_cast<py::ssize_t>(heap->size())},
-                        {static_cast<py::ssize_t>(sizeof(T))}, heap->data(), owner);
-}
-
-/// Contact points from parallel columns (customer codes, channel codes, consent codes 0-2,
-/// consent times in ns with the NaT pattern for none).
-std::vector<ContactPoint> contact_points_from(
-    const std::optional<py::array_t<std::uint32_t, py::array::c_style>>& customer,
-    const std::optional<py::array_t<std::uint8_t, py::array::c_style>>& channel,
-    const std::optional<py::array_t<std::uint8_t, py::array::c_style>>& consent,
-    const std::optional<py::array_t<std::int64_t, py::array::c_style>>& consent_time) {
-  std::vector<ContactPoint> points;
-  if (!customer) return points;
-  if (!channel || !consent || !consent_time)
-    throw InvalidArgument("contact points need customer, channel, consent and consent_time");
-  const auto n = static_cast<std::size_t>(customer->size());
-  if (static_cast<std::size_t>(channel->size()) != n ||
-      static_cast<std::size_t>(consent->size()) != n ||
-      static_cast<std::size_t>(consent_time->size()) != n)
-    throw InvalidArgument("contact point columns differ in length");
-  points.resize(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    if (consent->data()[i] > 2)
-      throw InvalidArgument("contact point " + std::to_string(i) + ": consent code must be 0-2");
-    points[i].customer = customer->data()[i];
-    points[i].channel = channel->data()[i];
-    points[i].consent = static_cast<ConsentState>(consent->data()[i]);
-    points[i].consent_time = consent_time->data()[i];
-  }
-  return points;
-}
 
 /// A window from optional ends in ns.
 insight::Window window_from(std::optional<Timestamp> from, std::optional<Timestamp> to) {
@@ -65,14 +30,6 @@ insight::KindSet kinds_from(const std::vector<std::string>& names) {
   for (const auto& name : names)
     set |= insight::kind_set({parse_event_kind(name)});
   return set;
-}
-
-/// A span over an optional numpy column.
-template <class T>
-std::span<const T> optional_span(const std::optional<py::array_t<T, py::array::c_style>>& array) {
-  if (!array) return {};
-  if (array->ndim() != 1) throw InvalidArgument("per-customer columns must be 1-d");
-  return {array->data(), static_cast<std::size_t>(array->shape(0))};
 }
 
 py::dict estimate_dict(const insight::Estimate& estimate) {
@@ -156,13 +113,13 @@ py::dict run_dark_matter(const EventLog& log, U32 pc, U8 pch, U8 pcs, I64 pct,
         py::make_tuple(p.channel, p.period.from, p.period.to, p.active, p.invisible, p.share));
   out["over_time"] = periods;
   out["window"] = window_dict(r.window);
-  out["active"] = insight_column(std::move(r.active));
+  out["active"] = owned_column(std::move(r.active));
   py::list invisible;
   for (auto& column : r.invisible)
-    invisible.append(insight_column(std::move(column)));
+    invisible.append(owned_column(std::move(column)));
   out["invisible"] = invisible;
-  out["segments"] = insight_column(std::move(r.segments));
-  out["revenue"] = insight_column(std::move(r.revenue));
+  out["segments"] = owned_column(std::move(r.segments));
+  out["revenue"] = owned_column(std::move(r.revenue));
   out["used"] = used_list(r.used);
   return out;
 }
@@ -222,8 +179,8 @@ py::dict run_channel_shift(const EventLog& log, const std::vector<std::string>& 
   out["assisted_post_weekly"] = r.assisted_post_weekly;
   out["digital_pre_weekly"] = r.digital_pre_weekly;
   out["digital_post_weekly"] = r.digital_post_weekly;
-  out["adoption_time"] = insight_column(std::move(r.adoption_time));
-  out["group"] = insight_column(std::move(r.group));
+  out["adoption_time"] = owned_column(std::move(r.adoption_time));
+  out["group"] = owned_column(std::move(r.group));
   std::vector<std::string> group_names;
   for (std::size_t g = 0; g < insight::shift_group_count; ++g)
     group_names.emplace_back(to_string(static_cast<insight::ShiftGroup>(g)));
@@ -280,13 +237,13 @@ py::dict run_channel_preference(const EventLog& log, U32 pc, U8 pch, U8 pcs, I64
   out["totals"] = totals;
   out["window"] = window_dict(r.window);
   out["as_of"] = r.as_of;
-  out["preferred"] = insight_column(std::move(r.preferred));
-  out["preferred_share"] = insight_column(std::move(r.preferred_share));
-  out["contacts"] = insight_column(std::move(r.contacts));
-  out["responsive"] = insight_column(std::move(r.responsive));
-  out["response_rate"] = insight_column(std::move(r.response_rate));
-  out["reach"] = insight_column(std::move(r.reach));
-  out["reachable_channels"] = insight_column(std::move(r.reachable_channels));
+  out["preferred"] = owned_column(std::move(r.preferred));
+  out["preferred_share"] = owned_column(std::move(r.preferred_share));
+  out["contacts"] = owned_column(std::move(r.contacts));
+  out["responsive"] = owned_column(std::move(r.responsive));
+  out["response_rate"] = owned_column(std::move(r.response_rate));
+  out["reach"] = owned_column(std::move(r.reach));
+  out["reachable_channels"] = owned_column(std::move(r.reachable_channels));
   out["used"] = used_list(r.used);
   return out;
 }
@@ -346,10 +303,10 @@ py::dict run_offering_dimensions(const EventLog& log, OptTime from, OptTime to,
   out["by_set"] = by_set;
   out["next_steps"] = next_steps;
   out["window"] = window_dict(r.window);
-  out["set"] = insight_column(std::move(r.set));
-  out["recommended"] = insight_column(std::move(r.recommended));
-  out["expected_lift"] = insight_column(std::move(r.expected_lift));
-  out["adoption_rate"] = insight_column(std::move(r.adoption_rate));
+  out["set"] = owned_column(std::move(r.set));
+  out["recommended"] = owned_column(std::move(r.recommended));
+  out["expected_lift"] = owned_column(std::move(r.expected_lift));
+  out["adoption_rate"] = owned_column(std::move(r.adoption_rate));
   out["used"] = used_list(r.used);
   return out;
 }
@@ -395,11 +352,11 @@ py::dict run_engagement(const EventLog& log, OptTime from, OptTime to,
   out["other_repurchase_rate"] = r.other_repurchase_rate;
   out["window"] = window_dict(r.window);
   out["repurchase_from"] = r.repurchase_from;
-  out["tier"] = insight_column(std::move(r.tier));
-  out["posts"] = insight_column(std::move(r.posts));
-  out["revenue"] = insight_column(std::move(r.revenue));
-  out["loyal_flag"] = insight_column(std::move(r.loyal_flag));
-  out["repurchased"] = insight_column(std::move(r.repurchased));
+  out["tier"] = owned_column(std::move(r.tier));
+  out["posts"] = owned_column(std::move(r.posts));
+  out["revenue"] = owned_column(std::move(r.revenue));
+  out["loyal_flag"] = owned_column(std::move(r.loyal_flag));
+  out["repurchased"] = owned_column(std::move(r.repurchased));
   out["used"] = used_list(r.used);
   return out;
 }
@@ -443,10 +400,10 @@ py::dict run_profitability(const EventLog& log, OptTime from, OptTime to,
   out["peak_profit_share"] = r.peak_profit_share;
   out["peak_customer_share"] = r.peak_customer_share;
   out["window"] = window_dict(r.window);
-  out["customer_revenue"] = insight_column(std::move(r.customer_revenue));
-  out["customer_cost"] = insight_column(std::move(r.customer_cost));
-  out["customer_margin"] = insight_column(std::move(r.customer_margin));
-  out["customer_contacts"] = insight_column(std::move(r.customer_contacts));
+  out["customer_revenue"] = owned_column(std::move(r.customer_revenue));
+  out["customer_cost"] = owned_column(std::move(r.customer_cost));
+  out["customer_margin"] = owned_column(std::move(r.customer_margin));
+  out["customer_contacts"] = owned_column(std::move(r.customer_contacts));
   std::vector<CaseId> case_id;
   std::vector<CustomerId> customer;
   std::vector<std::uint32_t> events, unknown;
@@ -460,12 +417,12 @@ py::dict run_profitability(const EventLog& log, OptTime from, OptTime to,
     unknown.push_back(j.unknown_cost);
   }
   py::dict journeys;
-  journeys["case"] = insight_column(std::move(case_id));
-  journeys["customer"] = insight_column(std::move(customer));
-  journeys["events"] = insight_column(std::move(events));
-  journeys["revenue"] = insight_column(std::move(revenue));
-  journeys["cost"] = insight_column(std::move(cost));
-  journeys["unknown_cost_events"] = insight_column(std::move(unknown));
+  journeys["case"] = owned_column(std::move(case_id));
+  journeys["customer"] = owned_column(std::move(customer));
+  journeys["events"] = owned_column(std::move(events));
+  journeys["revenue"] = owned_column(std::move(revenue));
+  journeys["cost"] = owned_column(std::move(cost));
+  journeys["unknown_cost_events"] = owned_column(std::move(unknown));
   out["journeys"] = journeys;
   out["used"] = used_list(r.used);
   return out;
@@ -508,9 +465,9 @@ py::dict run_feedback(const EventLog& log, OptTime from, OptTime to, double fati
   out["scores_known"] = r.scores_known;
   out["customers"] = r.customers;
   out["window"] = window_dict(r.window);
-  out["last_score"] = insight_column(std::move(r.last_score));
-  out["invitations"] = insight_column(std::move(r.invitations));
-  out["responses"] = insight_column(std::move(r.responses));
+  out["last_score"] = owned_column(std::move(r.last_score));
+  out["invitations"] = owned_column(std::move(r.invitations));
+  out["responses"] = owned_column(std::move(r.responses));
   out["used"] = used_list(r.used);
   return out;
 }

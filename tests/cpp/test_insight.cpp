@@ -379,6 +379,114 @@ TEST_SUITE("insight") {
     CHECK(small.customers_unknown == 1);
   }
 
+  TEST_CASE("empty segments are unknown, not zero; impossible requests are typed errors") {
+    const EventLog tiny = tiny_log();
+    EngagementOptions options;
+    options.repurchase_weeks = 0.1;
+    const auto engagement = engagement_tiers(tiny, options);
+    CHECK(engagement.tiers[0].customers == 2);
+    CHECK(std::isnan(engagement.engaged_revenue_ratio.value));  // nobody contributed
+    options.repurchase_weeks = 26;                              // longer than the data
+    CHECK_THROWS_AS(engagement_tiers(tiny, options), InvalidArgument);
+    CHECK_THROWS_AS(channel_shift(tiny), NotFound);  // no app channel to adopt
+    const auto feedback_result = feedback(tiny);
+    CHECK(feedback_result.channels.empty());
+    CHECK_FALSE(feedback_result.scores_known);
+    CHECK(std::isnan(feedback_result.fatigue_slope.value));
+    const auto service = service_metrics(tiny);
+    CHECK_FALSE(service.cases_known);
+    EventLog empty;
+    empty.finalize();
+    CHECK_THROWS_AS(profitability(empty), InvalidArgument);
+  }
+
+  TEST_CASE("summaries travel as versioned bytes and merge to the same result") {
+    const sim::World& world = default_world();
+    const EventLog& log = world.events;
+    const auto n = static_cast<CustomerId>(log.customer_count());
+    const CustomerId half = n / 2 + 123;  // not a chunk boundary
+    // Summarise two customer ranges, send both through bytes, merge, finish.
+    const auto travel = [&](auto summarise) {
+      auto first = decltype(summarise(0, 0))::from_bytes(summarise(0, half).to_bytes());
+      first.merge(decltype(summarise(0, 0))::from_bytes(summarise(half, n).to_bytes()));
+      return first;
+    };
+    const ConsentIndex consent(world.contact_points, log);
+    const auto dark_query = prepare_dark_matter(log, consent, {});
+    const auto dark = finish_dark_matter(
+        travel([&](CustomerId a, CustomerId b) { return summarise_dark_matter(dark_query, a, b); }),
+        dark_query, {});
+    const auto dark_direct = dark_matter(log, world.contact_points);
+    CHECK(dark.invisible == dark_direct.invisible);
+    CHECK(dark.over_time.back().invisible == dark_direct.over_time.back().invisible);
+
+    ChannelShiftOptions shift_options;
+    shift_options.bootstrap.replicates = 50;
+    const auto adoption = adoption_times(log, shift_options);
+    const auto shift_query = prepare_channel_shift(log, adoption, shift_options);
+    const auto shift = finish_channel_shift(travel([&](CustomerId a, CustomerId b) {
+                                              return summarise_channel_shift(shift_query, a, b);
+                                            }),
+                                            shift_query);
+    const auto shift_direct = channel_shift(log, shift_options);
+    CHECK(shift.effect.value == doctest::Approx(shift_direct.effect.value).epsilon(1e-12));
+    CHECK(shift.effect.upper == doctest::Approx(shift_direct.effect.upper).epsilon(1e-12));
+
+    const auto profit_query = prepare_profitability(log, {});
+    const auto profit = finish_profitability(travel([&](CustomerId a, CustomerId b) {
+                                               return summarise_profitability(profit_query, a, b);
+                                             }),
+                                             profit_query, 101);
+    CHECK(profit.journeys.size() == profitability(log).journeys.size());
+    CHECK(profit.margin == doctest::Approx(profitability(log).margin));
+
+    const auto feedback_query = prepare_feedback(log, {});
+    const auto fb = finish_feedback(travel([&](CustomerId a, CustomerId b) {
+                                      return summarise_feedback(feedback_query, a, b);
+                                    }),
+                                    feedback_query, 0.95);
+    CHECK(fb.fatigue_slope.value == doctest::Approx(feedback(log).fatigue_slope.value));
+
+    const auto service_query = prepare_service_metrics(log, {});
+    const auto service =
+        finish_service_metrics(travel([&](CustomerId a, CustomerId b) {
+                                 return summarise_service_metrics(service_query, a, b);
+                               }),
+                               service_query);
+    CHECK(service.channels[0].median_resolve_hours ==
+          service_metrics(log).channels[0].median_resolve_hours);
+
+    const auto engagement_query = prepare_engagement(log, {}, {});
+    const auto tiers = finish_engagement(travel([&](CustomerId a, CustomerId b) {
+                                           return summarise_engagement(engagement_query, a, b);
+                                         }),
+                                         engagement_query);
+    CHECK(tiers.engaged_revenue_ratio.value ==
+          doctest::Approx(engagement_tiers(log).engaged_revenue_ratio.value));
+
+    const auto offering_query = prepare_offering_dimensions(log, {}, {}, {});
+    const auto offering =
+        finish_offering_dimensions(travel([&](CustomerId a, CustomerId b) {
+                                     return summarise_offering_dimensions(offering_query, a, b);
+                                   }),
+                                   offering_query, 30);
+    CHECK(offering.recommended == offering_dimensions(log).recommended);
+
+    const auto preference_query = prepare_channel_preference(log, consent, {});
+    const auto preference =
+        finish_channel_preference(travel([&](CustomerId a, CustomerId b) {
+                                    return summarise_channel_preference(preference_query, a, b);
+                                  }),
+                                  preference_query);
+    CHECK(preference.preferred == channel_preference(log, world.contact_points).preferred);
+
+    // Bytes of another summary kind, or cut short, are refused.
+    const std::string bytes = summarise_feedback(feedback_query, 0, 100).to_bytes();
+    CHECK_THROWS_AS(ServiceMetricsSummary::from_bytes(bytes), InvalidArgument);
+    CHECK_THROWS_AS(FeedbackSummary::from_bytes(bytes.substr(0, bytes.size() - 3)),
+                    InvalidArgument);
+  }
+
   TEST_CASE("feedback: the planted survey fatigue slope") {
     const sim::World& world = default_world();
     const auto result = feedback(world.events);

@@ -61,7 +61,7 @@ def test_dark_matter_inputs_and_unknown_consent(world):
 
 
 def test_channel_shift_recovers_the_planted_effect(world):
-    result = insight.channel_shift(world, confidence=0.99)
+    result = insight.channel_shift(world)
     effect = result.estimates.loc["effect"]
     planted = world.planted["channel_shift_effect"]
     assert effect["lower"] <= planted <= effect["upper"], effect
@@ -96,7 +96,7 @@ def test_channel_shift_intervals_cover_the_truth():
 def test_channel_shift_finds_nothing_without_an_effect():
     world = cxlens.simulate(n_customers=40_000, seed=5, threads=2, source_records=False,
                             channel_shift_effect=0.0)
-    result = insight.channel_shift(world, confidence=0.99)
+    result = insight.channel_shift(world)
     effect = result.estimates.loc["effect"]
     assert effect["lower"] <= 0.0 <= effect["upper"], effect
     substitution = result.estimates.loc["substitution_weekly"]

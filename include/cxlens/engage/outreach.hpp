@@ -557,8 +557,8 @@ inline std::string describe(const PlannedContact& contact, const EventLog& log) 
     text = channel + " (highest expected value)";
   text += "; consent since " + format_iso8601(contact.consent_since);
   text += "; value at risk " + number(contact.value_at_risk);
-  text += (contact.reason & reason_risk_given) ? " (risk x value" : " (value";
-  text += (contact.reason & reason_value_given) ? ")" : ", value = past-year revenue)";
+  const std::string value = (contact.reason & reason_value_given) ? "value" : "past-year revenue";
+  text += (contact.reason & reason_risk_given) ? " (risk x " + value + ")" : " (" + value + ")";
   if (contact.reason & reason_offer) text += "; offer " + std::string(to_string(contact.offer));
   text += "; expected value " + number(contact.expected_value);
   if (std::isnan(contact.cost)) text += " (cost unknown)";

@@ -70,6 +70,26 @@ struct ChannelPreferenceSummary {
   std::vector<std::uint64_t> reachable;             ///< Present customers reachable per channel.
   std::vector<std::uint64_t> preferring_reachable;  ///< Preferring and reachable.
 
+  /// Summary kind of the serialized bytes.
+  static constexpr std::string_view summary_kind = "insight.channel_preference";
+  /// Versioned bytes (`cxlens/summary_io.hpp`), so summaries of customer ranges built in
+  /// other processes can be merged here, in customer order.
+  [[nodiscard]] std::string to_bytes() const {
+    return summary_bytes(summary_kind, preferred, preferred_share, contacts, responsive,
+                         response_rate, reach, reachable_channels, present, preferring, inbound,
+                         sent, answered, reachable, preferring_reachable);
+  }
+  /// The summary `to_bytes` wrote; other kinds, versions or truncated bytes raise
+  /// `InvalidArgument`.
+  static ChannelPreferenceSummary from_bytes(std::string_view bytes) {
+    ChannelPreferenceSummary s;
+    read_summary_bytes(bytes, summary_kind, s.preferred, s.preferred_share, s.contacts,
+                       s.responsive, s.response_rate, s.reach, s.reachable_channels, s.present,
+                       s.preferring, s.inbound, s.sent, s.answered, s.reachable,
+                       s.preferring_reachable);
+    return s;
+  }
+
   /// Adds the summary of the customers that follow.
   void merge(const ChannelPreferenceSummary& other) {
     append_into(preferred, other.preferred);

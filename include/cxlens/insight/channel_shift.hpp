@@ -14,8 +14,8 @@ namespace cxlens::insight {
 /// How adopters and non-adopters are compared.
 enum class ShiftDesign : std::uint8_t {
   /// Each adopter's own `pre_weeks` before and `post_weeks` from their adoption, against
-  /// never-adopters given pseudo adoption dates drawn from the adopters' dates (so both groups
-  /// cover the same calendar time). Works however adoption is spread over time.
+  /// never-adopters at `shift_pseudo_dates` pseudo adoption dates spread like the adopters'
+  /// (so both groups cover the same calendar time). Works however adoption is spread.
   event_time = 0,
   /// One pre and one post calendar window for everyone; adopters adopted between them.
   calendar = 1,
@@ -62,6 +62,11 @@ constexpr std::string_view to_string(ShiftGroup group) noexcept {
   return names[static_cast<std::size_t>(group)];
 }
 
+/// Pseudo adoption dates per never-adopter in the event-time design; each weighs 1/K. Several
+/// stratified dates rather than one random date keep the controls' dates from adding noise
+/// that the bootstrap (which holds them fixed) would not see.
+inline constexpr std::size_t shift_pseudo_dates = 8;
+
 /// Everything `summarise_channel_shift` needs, resolved once.
 struct ChannelShiftQuery {
   const EventLog* log = nullptr;        ///< The events.
@@ -78,14 +83,20 @@ struct ChannelShiftQuery {
   std::vector<std::uint8_t> self_service;  ///< Whether each channel is self-service.
   BootstrapOptions bootstrap;              ///< Bootstrap settings.
 
-  /// The pseudo adoption date of a never-adopter: an adopter's date chosen by a hash of
-  /// (seed, customer), so the controls' dates follow the adopters' distribution.
-  [[nodiscard]] Timestamp pseudo_date(CustomerId customer) const noexcept {
-    const std::uint64_t h = detail::mix64(bootstrap.seed ^ 0x5bd1e995ULL ^
-                                          detail::mix64(customer + 0x632be59bd9b4e019ULL));
-    return adoption_dates[h % adoption_dates.size()];
-  }
+  /// Pseudo adoption date `j` (of `shift_pseudo_dates`) of a never-adopter: the adopters'
+  /// dates at the stratified quantiles (j + u) / K, u a hash of (seed, customer), so each
+  /// control stands at K dates spread like the adopters'.
+  [[nodiscard]] Timestamp pseudo_date(CustomerId customer, std::size_t j) const noexcept;
 };
+
+inline Timestamp ChannelShiftQuery::pseudo_date(CustomerId customer, std::size_t j) const noexcept {
+  const std::uint64_t h = detail::mix64(bootstrap.seed ^ 0x5bd1e995ULL ^
+                                        detail::mix64(customer + 0x632be59bd9b4e019ULL));
+  const double u = static_cast<double>(h >> 11) * 0x1.0p-53;
+  const double q = (static_cast<double>(j) + u) / static_cast<double>(shift_pseudo_dates);
+  const auto n = adoption_dates.size();
+  return adoption_dates[std::min(n - 1, static_cast<std::size_t>(q * static_cast<double>(n)))];
+}
 
 /// Replicate sums per bootstrap replicate (see `ChannelShiftSummary::replicates`).
 inline constexpr std::size_t shift_replicate_width = 7;
@@ -95,13 +106,30 @@ struct ChannelShiftSummary {
   std::vector<std::uint8_t> group;  ///< `ShiftGroup` of each customer of the range.
   /// [adopter, control] x [customers, pre contacts, post contacts] in assisted channels.
   std::array<double, 6> sums{};
-  std::array<double, 4>
-      volume{};  ///< All customers: assisted pre, assisted post, digital pre, post.
-  double adopted_assisted_post =
-      0;  ///< Assisted post-window contacts of customers adopted by then.
+  /// All customers, calendar windows: assisted pre, assisted post, digital pre, digital post.
+  std::array<double, 4> volume{};
+  /// Assisted contacts in the calendar post window of customers adopted by its start.
+  double adopted_assisted_post = 0;
   std::array<std::uint64_t, shift_group_count> group_counts{};  ///< Customers per `ShiftGroup`.
   /// Per replicate b: `[b * 7 + j]`, j = the 6 sums then `adopted_assisted_post`, weighted.
   std::vector<double> replicates;
+
+  /// Summary kind of the serialized bytes.
+  static constexpr std::string_view summary_kind = "insight.channel_shift";
+  /// Versioned bytes (`cxlens/summary_io.hpp`), so summaries of customer ranges built in
+  /// other processes can be merged here, in customer order.
+  [[nodiscard]] std::string to_bytes() const {
+    return summary_bytes(summary_kind, group, sums, volume, adopted_assisted_post, group_counts,
+                         replicates);
+  }
+  /// The summary `to_bytes` wrote; other kinds, versions or truncated bytes raise
+  /// `InvalidArgument`.
+  static ChannelShiftSummary from_bytes(std::string_view bytes) {
+    ChannelShiftSummary s;
+    read_summary_bytes(bytes, summary_kind, s.group, s.sums, s.volume, s.adopted_assisted_post,
+                       s.group_counts, s.replicates);
+    return s;
+  }
 
   /// Adds the summary of the customers that follow.
   void merge(const ChannelShiftSummary& other) {
@@ -235,8 +263,18 @@ inline ChannelShiftSummary summarise_channel_shift(const ChannelShiftQuery& quer
     }
     const Timestamp adopted = query.adoption[c];
     const Timestamp joined = events.time[0];
+    // Assisted contacts in a customer's comparison windows, added with weight `w`.
+    double weight = 0, assisted_pre = 0, assisted_post = 0;
+    const auto count_in = [&](const Window& pre, const Window& post, double w) {
+      for (std::size_t e = 0; e < events.size(); ++e) {
+        if (!query.contact_type[events.event_type[e]] || !query.assisted[events.channel[e]])
+          continue;
+        assisted_pre += w * static_cast<double>(pre.contains(events.time[e]));
+        assisted_post += w * static_cast<double>(post.contains(events.time[e]));
+      }
+      weight += w;
+    };
     ShiftGroup group;
-    Window pre = query.pre, post = query.post;  // this customer's comparison windows
     if (query.design == ShiftDesign::calendar) {
       if (joined >= query.pre.from)
         group = ShiftGroup::joined_late;
@@ -248,34 +286,41 @@ inline ChannelShiftSummary summarise_channel_shift(const ChannelShiftQuery& quer
         group = ShiftGroup::control;
       else
         group = ShiftGroup::adopted_during_post;
+      if (group == ShiftGroup::adopter || group == ShiftGroup::control)
+        count_in(query.pre, query.post, 1.0);
+    } else if (adopted != missing_time) {
+      const Window pre{adopted - query.pre_ns, adopted}, post{adopted, adopted + query.post_ns};
+      group = joined >= pre.from         ? ShiftGroup::joined_late
+              : post.to > query.data_end ? ShiftGroup::censored
+                                         : ShiftGroup::adopter;
+      if (group == ShiftGroup::adopter) count_in(pre, post, 1.0);
     } else {
-      const Timestamp anchor = adopted != missing_time ? adopted : query.pseudo_date(c);
-      pre = {anchor - query.pre_ns, anchor};
-      post = {anchor, anchor + query.post_ns};
-      if (joined >= pre.from)
-        group = ShiftGroup::joined_late;
-      else if (post.to > query.data_end)
-        group = ShiftGroup::censored;
-      else
-        group = adopted != missing_time ? ShiftGroup::adopter : ShiftGroup::control;
+      bool late = false;
+      for (std::size_t j = 0; j < shift_pseudo_dates; ++j) {
+        const Timestamp anchor = query.pseudo_date(c, j);
+        const Window pre{anchor - query.pre_ns, anchor}, post{anchor, anchor + query.post_ns};
+        if (joined >= pre.from) {
+          late = true;
+        } else if (post.to <= query.data_end) {
+          count_in(pre, post, 1.0 / static_cast<double>(shift_pseudo_dates));
+        }
+      }
+      group = weight > 0 ? ShiftGroup::control
+              : late     ? ShiftGroup::joined_late
+                         : ShiftGroup::censored;
     }
     summary.group[c - first] = static_cast<std::uint8_t>(group);
     ++summary.group_counts[static_cast<std::size_t>(group)];
-    double assisted_pre = 0, assisted_post = 0, moved_base = 0;
+    // The aggregate decomposition always uses the calendar windows.
+    double moved_base = 0;
     const bool adopted_by_post = adopted != missing_time && adopted <= query.post.from;
     for (std::size_t e = 0; e < events.size(); ++e) {
       if (!query.contact_type[events.event_type[e]]) continue;
       const Timestamp t = events.time[e];
-      const ChannelId ch = events.channel[e];
-      const bool assisted = query.assisted[ch] != 0;
-      if (assisted) {
-        assisted_pre += pre.contains(t);
-        assisted_post += post.contains(t);
-      }
-      // The aggregate decomposition always uses the calendar windows.
       const bool volume_pre = query.pre.contains(t), volume_post = query.post.contains(t);
       if (!volume_pre && !volume_post) continue;
-      if (assisted) {
+      const ChannelId ch = events.channel[e];
+      if (query.assisted[ch]) {
         summary.volume[volume_pre ? 0 : 1] += 1;
         if (volume_post && adopted_by_post) moved_base += 1;
       } else if (query.self_service[ch]) {
@@ -286,7 +331,7 @@ inline ChannelShiftSummary summarise_channel_shift(const ChannelShiftQuery& quer
     const bool in_did = group == ShiftGroup::adopter || group == ShiftGroup::control;
     const std::size_t at = group == ShiftGroup::adopter ? 0 : 3;
     if (in_did) {
-      summary.sums[at] += 1;
+      summary.sums[at] += weight;
       summary.sums[at + 1] += assisted_pre;
       summary.sums[at + 2] += assisted_post;
     }
@@ -297,7 +342,7 @@ inline ChannelShiftSummary summarise_channel_shift(const ChannelShiftQuery& quer
       if (w == 0) continue;
       double* row = summary.replicates.data() + std::size_t{b} * shift_replicate_width;
       if (in_did) {
-        row[at] += w;
+        row[at] += w * weight;
         row[at + 1] += w * assisted_pre;
         row[at + 2] += w * assisted_post;
       }

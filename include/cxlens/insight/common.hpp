@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <exception>
@@ -17,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "cxlens/error.hpp"
@@ -26,6 +28,7 @@
 #include "cxlens/model/ids.hpp"
 #include "cxlens/model/time.hpp"
 #include "cxlens/store/event_log.hpp"
+#include "cxlens/summary_io.hpp"
 
 namespace cxlens::insight {
 
@@ -409,6 +412,89 @@ inline void check_bootstrap(const BootstrapOptions& options, std::string_view wh
     throw InvalidArgument(std::string(what) + ": bootstrap confidence must lie in (0, 1)");
   if (options.replicates > 100'000)
     throw InvalidArgument(std::string(what) + ": at most 100000 bootstrap replicates");
+}
+
+namespace detail {
+/// Writes one field of a summary: numbers in fixed width, vectors and arrays element by
+/// element (vectors with their length first).
+template <class T>
+void put(SummaryWriter& out, const T& value) {
+  if constexpr (std::is_same_v<T, double>) {
+    out.f64(value);
+  } else if constexpr (std::is_same_v<T, float>) {
+    out.u32(std::bit_cast<std::uint32_t>(value));
+  } else if constexpr (std::is_integral_v<T> && sizeof(T) == 1) {
+    out.u8(static_cast<std::uint8_t>(value));
+  } else if constexpr (std::is_integral_v<T> && sizeof(T) == 2) {
+    out.u16(static_cast<std::uint16_t>(value));
+  } else if constexpr (std::is_integral_v<T> && sizeof(T) == 4) {
+    out.u32(static_cast<std::uint32_t>(value));
+  } else if constexpr (std::is_integral_v<T> && sizeof(T) == 8) {
+    out.u64(static_cast<std::uint64_t>(value));
+  } else {
+    value.write(out);  // a record type with its own `write`
+  }
+}
+template <class T>
+void put(SummaryWriter& out, const std::vector<T>& values) {
+  out.u64(values.size());
+  for (const T& value : values)
+    put(out, value);
+}
+template <class T, std::size_t N>
+void put(SummaryWriter& out, const std::array<T, N>& values) {
+  for (const T& value : values)
+    put(out, value);
+}
+/// Reads one field written by `put`.
+template <class T>
+void get(SummaryReader& in, T& value) {
+  if constexpr (std::is_same_v<T, double>) {
+    value = in.f64();
+  } else if constexpr (std::is_same_v<T, float>) {
+    value = std::bit_cast<float>(in.u32());
+  } else if constexpr (std::is_integral_v<T> && sizeof(T) == 1) {
+    value = static_cast<T>(in.u8());
+  } else if constexpr (std::is_integral_v<T> && sizeof(T) == 2) {
+    value = static_cast<T>(in.u16());
+  } else if constexpr (std::is_integral_v<T> && sizeof(T) == 4) {
+    value = static_cast<T>(in.u32());
+  } else if constexpr (std::is_integral_v<T> && sizeof(T) == 8) {
+    value = static_cast<T>(in.u64());
+  } else {
+    value = T::read(in);
+  }
+}
+template <class T>
+void get(SummaryReader& in, std::vector<T>& values) {
+  const std::uint64_t count = in.u64();
+  in.expect_records(count, 1);
+  values.resize(static_cast<std::size_t>(count));
+  for (T& value : values)
+    get(in, value);
+}
+template <class T, std::size_t N>
+void get(SummaryReader& in, std::array<T, N>& values) {
+  for (T& value : values)
+    get(in, value);
+}
+}  // namespace detail
+
+/// Serialises a summary's fields, in order, as summary `kind` (format version 1).
+template <class... Fields>
+std::string summary_bytes(std::string_view kind, const Fields&... fields) {
+  SummaryWriter out(kind, 1);
+  (detail::put(out, fields), ...);
+  return out.take();
+}
+
+/// Reads the fields `summary_bytes` wrote for `kind`; another kind or version, truncated or
+/// trailing bytes raise `InvalidArgument`.
+template <class... Fields>
+void read_summary_bytes(std::string_view bytes, std::string_view kind, Fields&... fields) {
+  SummaryReader in(bytes, kind, 1);
+  (detail::get(in, fields), ...);
+  in.finish();
 }
 
 /// `numerator / denominator`, NaN when the denominator is 0.

@@ -75,6 +75,23 @@ struct DarkMatterSummary {
   /// Invisible customers per period and channel: `[period * channels + k]`.
   std::vector<std::uint64_t> period_invisible;
 
+  /// Summary kind of the serialized bytes.
+  static constexpr std::string_view summary_kind = "insight.dark_matter";
+  /// Versioned bytes (`cxlens/summary_io.hpp`), so summaries of customer ranges built in
+  /// other processes can be merged here, in customer order.
+  [[nodiscard]] std::string to_bytes() const {
+    return summary_bytes(summary_kind, first, active, invisible, unseen, segments, revenue,
+                         period_active, period_invisible);
+  }
+  /// The summary `to_bytes` wrote; other kinds, versions or truncated bytes raise
+  /// `InvalidArgument`.
+  static DarkMatterSummary from_bytes(std::string_view bytes) {
+    DarkMatterSummary s;
+    read_summary_bytes(bytes, summary_kind, s.first, s.active, s.invisible, s.unseen, s.segments,
+                       s.revenue, s.period_active, s.period_invisible);
+    return s;
+  }
+
   /// Adds a summary of the customers that follow this one's.
   void merge(const DarkMatterSummary& other) {
     append_into(active, other.active);

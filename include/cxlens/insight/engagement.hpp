@@ -76,6 +76,23 @@ struct EngagementSummary {
   std::array<double, engagement_replicate_width> sums{};  ///< See the width's comment.
   std::vector<double> replicates;                         ///< `sums` per replicate.
 
+  /// Summary kind of the serialized bytes.
+  static constexpr std::string_view summary_kind = "insight.engagement";
+  /// Versioned bytes (`cxlens/summary_io.hpp`), so summaries of customer ranges built in
+  /// other processes can be merged here, in customer order.
+  [[nodiscard]] std::string to_bytes() const {
+    return summary_bytes(summary_kind, tier, posts, revenue, loyal, repurchased, tier_customers,
+                         tier_posts, tier_revenue, sums, replicates);
+  }
+  /// The summary `to_bytes` wrote; other kinds, versions or truncated bytes raise
+  /// `InvalidArgument`.
+  static EngagementSummary from_bytes(std::string_view bytes) {
+    EngagementSummary s;
+    read_summary_bytes(bytes, summary_kind, s.tier, s.posts, s.revenue, s.loyal, s.repurchased,
+                       s.tier_customers, s.tier_posts, s.tier_revenue, s.sums, s.replicates);
+    return s;
+  }
+
   /// Adds the summary of the customers that follow.
   void merge(const EngagementSummary& other) {
     append_into(tier, other.tier);

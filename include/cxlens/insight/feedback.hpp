@@ -82,6 +82,25 @@ struct FeedbackSummary {
   std::vector<std::uint32_t> customer_invitations;  ///< Per customer: invitations in window.
   std::vector<std::uint32_t> customer_responses;    ///< Per customer: responses in window.
 
+  /// Summary kind of the serialized bytes.
+  static constexpr std::string_view summary_kind = "insight.feedback";
+  /// Versioned bytes (`cxlens/summary_io.hpp`), so summaries of customer ranges built in
+  /// other processes can be merged here, in customer order.
+  [[nodiscard]] std::string to_bytes() const {
+    return summary_bytes(summary_kind, present, invitations, responses, invited, by_recent_invited,
+                         by_recent_responded, sentiment, last_score, customer_invitations,
+                         customer_responses);
+  }
+  /// The summary `to_bytes` wrote; other kinds, versions or truncated bytes raise
+  /// `InvalidArgument`.
+  static FeedbackSummary from_bytes(std::string_view bytes) {
+    FeedbackSummary s;
+    read_summary_bytes(bytes, summary_kind, s.present, s.invitations, s.responses, s.invited,
+                       s.by_recent_invited, s.by_recent_responded, s.sentiment, s.last_score,
+                       s.customer_invitations, s.customer_responses);
+    return s;
+  }
+
   /// Adds the summary of the customers that follow.
   void merge(const FeedbackSummary& other) {
     present += other.present;
@@ -394,6 +413,24 @@ struct ServiceMetricsSummary {
   std::vector<std::vector<float>> resolve_hours;  ///< Resolve times per channel.
   std::vector<std::uint64_t> fcr_contacts;        ///< Contacts early enough to judge.
   std::vector<std::uint64_t> fcr_resolved;        ///< Of them, not repeated in time.
+
+  /// Summary kind of the serialized bytes.
+  static constexpr std::string_view summary_kind = "insight.service_metrics";
+  /// Versioned bytes (`cxlens/summary_io.hpp`), so summaries of customer ranges built in
+  /// other processes can be merged here, in customer order.
+  [[nodiscard]] std::string to_bytes() const {
+    return summary_bytes(summary_kind, scored, score_sum, satisfied, opened, resolved,
+                         goal_eligible, within_goal, resolve_hours, fcr_contacts, fcr_resolved);
+  }
+  /// The summary `to_bytes` wrote; other kinds, versions or truncated bytes raise
+  /// `InvalidArgument`.
+  static ServiceMetricsSummary from_bytes(std::string_view bytes) {
+    ServiceMetricsSummary s;
+    read_summary_bytes(bytes, summary_kind, s.scored, s.score_sum, s.satisfied, s.opened,
+                       s.resolved, s.goal_eligible, s.within_goal, s.resolve_hours, s.fcr_contacts,
+                       s.fcr_resolved);
+    return s;
+  }
 
   /// Adds the summary of the customers that follow.
   void merge(const ServiceMetricsSummary& other) {

@@ -69,6 +69,23 @@ struct OfferingDimensionsSummary {
   std::array<double, dimension_replicate_width> sums{};      ///< Final-set sums (see width).
   std::vector<double> replicates;                            ///< `sums` per bootstrap replicate.
 
+  /// Summary kind of the serialized bytes.
+  static constexpr std::string_view summary_kind = "insight.offering_dimensions";
+  /// Versioned bytes (`cxlens/summary_io.hpp`), so summaries of customer ranges built in
+  /// other processes can be merged here, in customer order.
+  [[nodiscard]] std::string to_bytes() const {
+    return summary_bytes(summary_kind, set, value, retained, present, transitions, reached, sums,
+                         replicates);
+  }
+  /// The summary `to_bytes` wrote; other kinds, versions or truncated bytes raise
+  /// `InvalidArgument`.
+  static OfferingDimensionsSummary from_bytes(std::string_view bytes) {
+    OfferingDimensionsSummary s;
+    read_summary_bytes(bytes, summary_kind, s.set, s.value, s.retained, s.present, s.transitions,
+                       s.reached, s.sums, s.replicates);
+    return s;
+  }
+
   /// Adds the summary of the customers that follow.
   void merge(const OfferingDimensionsSummary& other) {
     append_into(set, other.set);

@@ -32,6 +32,19 @@ struct JourneyTotals {
   double revenue = 0;                 ///< Their revenue.
   double cost = 0;                    ///< Their known cost.
   std::uint32_t unknown_cost = 0;     ///< Costed events whose cost is unknown.
+
+  /// Writes the record (summary bytes).
+  void write(SummaryWriter& out) const {
+    detail::put(out, case_id), detail::put(out, customer), detail::put(out, events);
+    detail::put(out, revenue), detail::put(out, cost), detail::put(out, unknown_cost);
+  }
+  /// Reads a record `write` wrote.
+  static JourneyTotals read(SummaryReader& in) {
+    JourneyTotals j;
+    detail::get(in, j.case_id), detail::get(in, j.customer), detail::get(in, j.events);
+    detail::get(in, j.revenue), detail::get(in, j.cost), detail::get(in, j.unknown_cost);
+    return j;
+  }
 };
 
 /// Everything `summarise_profitability` needs, resolved once.
@@ -53,6 +66,25 @@ struct ProfitabilitySummary {
   std::vector<std::uint64_t> channel_contacts;  ///< Per channel: costed events.
   std::vector<std::uint64_t> channel_unknown;   ///< Per channel: costed events of unknown cost.
   std::vector<JourneyTotals> journeys;          ///< Sorted by case.
+
+  /// Summary kind of the serialized bytes.
+  static constexpr std::string_view summary_kind = "insight.profitability";
+  /// Versioned bytes (`cxlens/summary_io.hpp`), so summaries of customer ranges built in
+  /// other processes can be merged here, in customer order.
+  [[nodiscard]] std::string to_bytes() const {
+    return summary_bytes(summary_kind, revenue, cost, contacts, unknown_cost, present,
+                         channel_revenue, channel_cost, channel_contacts, channel_unknown,
+                         journeys);
+  }
+  /// The summary `to_bytes` wrote; other kinds, versions or truncated bytes raise
+  /// `InvalidArgument`.
+  static ProfitabilitySummary from_bytes(std::string_view bytes) {
+    ProfitabilitySummary s;
+    read_summary_bytes(bytes, summary_kind, s.revenue, s.cost, s.contacts, s.unknown_cost,
+                       s.present, s.channel_revenue, s.channel_cost, s.channel_contacts,
+                       s.channel_unknown, s.journeys);
+    return s;
+  }
 
   /// Adds the summary of the customers that follow (journeys of one case are added up).
   void merge(const ProfitabilitySummary& other) {
