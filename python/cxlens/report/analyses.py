@@ -193,8 +193,11 @@ def _stamp(value: Any) -> pd.Timestamp | None:
 
 
 def _day(stamp: pd.Timestamp | None) -> str:
-    return "-" if stamp is None else str(stamp.date()) if stamp == stamp.normalize() else str(
-        stamp.floor("s"))
+    if stamp is None:
+        return "-"
+    if stamp == stamp.normalize():
+        return str(stamp.date())
+    return stamp.strftime("%Y-%m-%d %H:%M UTC")
 
 
 class _Context:
@@ -500,17 +503,20 @@ def _journeys(ctx: _Context, section: Section) -> None:
     ctx.table(section, "journey_graph_nodes", graph.nodes())
     steps: list[str] = list(o.funnel)
     if not steps:
-        converted = many[(many["converted"] > 0) & (many["steps"].map(len) >= 2)]
-        if len(converted):
-            steps = list(dict.fromkeys(converted["steps"].iloc[0]))[:5]
+        distinct = many["steps"].map(lambda p: list(dict.fromkeys(p))[:5])
+        multi = distinct.map(len) >= 2
+        converting = multi & (many["converted"] > 0)
+        chosen = distinct[converting] if converting.any() else distinct[multi]
+        if len(chosen):
+            steps = chosen.iloc[0]
     if len(steps) >= 2:
         funnel = j.funnel(steps)
         ctx.table(section, "funnel", funnel)
         section.numbers["funnel"] = " > ".join(steps)
     else:
         funnel = None
-        _note(section, "info", "no funnel: no converting path with two or more channels (set "
-              "[report] funnel)")
+        _note(section, "info", "no funnel: no path with two or more channels (set [report] "
+              "funnel)")
     repeat = journey.repeat_contacts(log, within=pd.Timedelta(days=o.repeat_within_days))
     if len(repeat):
         ctx.table(section, "repeat_contacts", repeat)
@@ -550,8 +556,7 @@ def _journeys(ctx: _Context, section: Section) -> None:
                          draw_graph, (side + 1.5, side))
     if funnel is not None and len(funnel):
         def draw_funnel(ax: Any) -> None:
-            reach = funnel.iloc[:, 1].to_numpy(dtype=float) if "reached" not in funnel else \
-                funnel["reached"].to_numpy(dtype=float)
+            reach = funnel["reached"].to_numpy(dtype=float)
             ax.bar([f"{i + 1}. {s}" for i, s in enumerate(steps)], reach, color="tab:orange")
             ax.set_ylabel("journeys reaching the step")
             ax.set_title("Funnel")

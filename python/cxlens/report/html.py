@@ -126,6 +126,22 @@ def _tabular(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _write_table(data: pd.DataFrame, stem: Path) -> None:
+    """Parquet and CSV through one Arrow table (pyarrow's CSV writer is many times faster than
+    pandas' on the million-row per-customer tables)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(data, preserve_index=False)
+    pq.write_table(table, stem.with_suffix(".parquet"))
+    # CSV holds plain values: categories as their labels.
+    columns = [c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c
+               for c in table.columns]
+    pacsv.write_csv(pa.Table.from_arrays(columns, names=table.column_names),
+                    stem.with_suffix(".csv"))
+
+
 def write_report(report: Report, out_dir: Path | str) -> Path:
     """Writes ``out_dir/index.html`` (one self-contained file) and every table as Parquet and
     CSV under ``out_dir/tables/``; returns the path of the HTML file."""
@@ -134,9 +150,7 @@ def write_report(report: Report, out_dir: Path | str) -> Path:
     tables_dir = out / "tables"
     tables_dir.mkdir(parents=True, exist_ok=True)
     for name, frame in report.tables.items():
-        data = _tabular(frame)
-        data.to_parquet(tables_dir / f"{name}.parquet", index=False)
-        data.to_csv(tables_dir / f"{name}.csv", index=False)
+        _write_table(_tabular(frame), tables_dir / name)
     s = report.inputs_summary
     toc = "".join(f"<li><a href='#{_e(sec.id)}'>{_e(sec.title)}</a> "
                   f"<span class='status status-{_e(sec.status)}'>{_e(sec.status)}</span></li>"
