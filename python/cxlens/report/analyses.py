@@ -712,14 +712,22 @@ def _service(ctx: _Context, section: Section) -> None:
                      lambda ax: result.plot(ax))
 
 
+def _sample(n: int, size: int, seed: int) -> np.ndarray:
+    """Rows to fit on: all, or ``size`` of them drawn with ``seed`` (in order)."""
+    if size <= 0 or n <= size:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+
+
 def _at_risk(ctx: _Context, section: Section) -> None:
     o = ctx.options
     log = ctx.log
     horizon = pd.Timedelta(days=o.horizon_days)
     train_at = ctx.end - horizon
     section.data = (f"churn = no purchase within {o.horizon_days:g} days; model fitted on "
-                    f"features at {_day(train_at)} and outcomes to {_day(ctx.end)}; customers "
-                    f"scored at {_day(ctx.end)}")
+                    f"features at {_day(train_at)} and outcomes to {_day(ctx.end)}"
+                    f"{f' (at most {o.churn_fit_sample:,} customers drawn at random)' if o.churn_fit_sample else ''}"
+                    f"; every customer scored at {_day(ctx.end)}")
     if ctx.first is None or train_at <= ctx.first:
         raise _Skip(f"the data covers less than the churn horizon ({o.horizon_days:g} days): "
                     "no outcome to learn from")
@@ -734,7 +742,8 @@ def _at_risk(ctx: _Context, section: Section) -> None:
         raise _Skip("every customer has the same churn outcome: no churn model can be fitted")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = survival.ChurnModel().fit(train, churned)
+        rows = _sample(len(train), o.churn_fit_sample, o.seed)
+        model = survival.ChurnModel().fit(train.iloc[rows], churned[rows])
     for w in caught:
         _note(section, "warning", f"churn model: {w.message}")
     # Out-of-time check: a model fitted one horizon earlier, judged on the training outcomes.
@@ -747,7 +756,8 @@ def _at_risk(ctx: _Context, section: Section) -> None:
         if len(earlier) >= max(o.min_customers, 2) and y.min() != y.max():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                old = survival.ChurnModel().fit(earlier, y)
+                rows = _sample(len(earlier), o.churn_fit_sample, o.seed)
+                old = survival.ChurnModel().fit(earlier.iloc[rows], y[rows])
             check = survival.evaluate_churn(old.predict_proba(train), churned)
             section.numbers.update(out_of_time_auc=float(check["auc"]),
                                    out_of_time_brier=float(check["brier"]))

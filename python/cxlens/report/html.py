@@ -55,6 +55,8 @@ def _fmt(value: Any) -> str:
         v = float(value)
         if not np.isfinite(v):
             return "unknown" if np.isnan(v) else str(v)
+        if v == 0 or v.is_integer() and abs(v) < 1e15:
+            return f"{v:,.0f}"
         if 0 < abs(v) < 1:
             return f"{v:.3f}"
         return f"{v:,.2f}" if abs(v) < 1e4 else f"{v:,.0f}"

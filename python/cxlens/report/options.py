@@ -47,6 +47,8 @@ class ReportOptions:
         replicates, seed, confidence: bootstrap of the intervals (channel shift, offering
             dimensions, engagement).
         at_risk_limit: rows of the at-risk list (table and report).
+        churn_fit_sample: the churn model is fitted on at most this many customers drawn
+            with ``seed`` (0: all); every customer is scored.
         outreach_days: length of the outreach plan, starting at the window's end.
         outreach_channels: channel name -> settings of :func:`cxlens.engage.plan_outreach`
             (``response_rate``, ``cost``, ``daily_capacity``, ``budget`` ...).
@@ -76,6 +78,7 @@ class ReportOptions:
     seed: int = 20240601
     confidence: float = 0.95
     at_risk_limit: int = 100
+    churn_fit_sample: int = 200_000
     outreach_days: float = 28.0
     outreach_channels: dict[str, dict[str, Any]] = field(
         default_factory=_default_outreach_channels)
@@ -122,7 +125,8 @@ class ReportOptions:
         for key in ("clv_months", "top_paths", "replicates", "outreach_touches"):
             if getattr(self, key) < 1:
                 bad(key, "must be >= 1")
-        for key in ("min_customers", "at_risk_limit", "outreach_max_customers", "seed"):
+        for key in ("min_customers", "at_risk_limit", "outreach_max_customers", "seed",
+                    "churn_fit_sample"):
             if getattr(self, key) < 0:
                 bad(key, "must be >= 0")
         if not 0 < self.confidence < 1:
