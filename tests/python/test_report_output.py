@@ -4,6 +4,7 @@ self-contained HTML. Numbers in the report are checked against the area APIs cal
 from __future__ import annotations
 
 import re
+import warnings
 from html.parser import HTMLParser
 
 import numpy as np
@@ -20,6 +21,8 @@ pytest.importorskip("pyarrow")
 
 # Small settings keep the bootstraps cheap; they are what the report must pass on.
 SETTINGS = {"replicates": 30, "at_risk_limit": 20, "top_paths": 5}
+# Degenerate inputs are about notes and tables; figures are checked on the main report.
+QUICK = {**SETTINGS, "figures": False}
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +122,11 @@ def test_numbers_agree_with_the_area_apis(world, report):
     j = journey.journeys(log, gap=pd.Timedelta(days=30), goal="purchase", goal_as_step=False)
     pd.testing.assert_frame_equal(report.tables["top_paths"],
                                   j.variants(top=o.top_paths).drop(columns=["steps"]))
-    pd.testing.assert_frame_equal(report.tables["attribution"], journey.attribution(j.paths()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # journeys without steps: the report notes it
+        paths = j.paths()
+    pd.testing.assert_frame_equal(report.tables["attribution"], journey.attribution(paths))
+    assert any("without steps" in n.message for n in report.section("attribution").notes)
     # Value at risk = churn risk x CLV summed; the at-risk list is the survival API's.
     risk = report.tables["customer_scores"]["churn_risk"]
     assert report.section("at_risk").numbers["value_at_risk"] == pytest.approx(
@@ -140,14 +147,18 @@ def test_options_refuse_unknown_keys_and_bad_values(world):
         ReportOptions.from_mapping({"freq": "Q"})
     with pytest.raises(cxlens.InvalidArgument, match="horizon_days"):
         ReportOptions.from_mapping({"horizon_days": "ninety"})
-    options = ReportOptions.from_mapping({"adoption-channels": ["web"], "top_paths": 3.0})
+    options = ReportOptions.from_mapping({"adoption-channels": ["web"], "top_paths": 3.0,
+                                          "figures": False})
     assert options.adoption_channels == ("web",) and options.top_paths == 3
+    assert not options.figures
+    with pytest.raises(cxlens.InvalidArgument, match="figures"):
+        ReportOptions.from_mapping({"figures": "no"})
     with pytest.raises(cxlens.InvalidArgument, match="bogus"):
         build_report(ReportInputs(event_log=world.event_log, settings={"bogus": 1}))
 
 
 def _quick(log, points=None, **kwargs):
-    inputs = ReportInputs(event_log=log, settings=dict(SETTINGS),
+    inputs = ReportInputs(event_log=log, settings=dict(QUICK),
                           contact_points=points if points is not None else pd.DataFrame(),
                           **kwargs)
     report = build_report(inputs, threads=2)
@@ -230,3 +241,14 @@ def test_html_is_self_contained(report, tmp_path):
     # Customer keys only in the at-risk list and the outreach plan: no per-customer table
     # is printed in the HTML.
     assert "One row per customer: in the files only" in text
+
+
+def test_same_tables_for_any_thread_count():
+    small = cxlens.simulate(1200, seed=3, threads=2, source_records=False)
+    reports = [build_report(ReportInputs(event_log=small.event_log,
+                                         contact_points=small.contact_points,
+                                         settings=dict(QUICK)), threads=t) for t in (1, 2)]
+    assert reports[0].tables.keys() == reports[1].tables.keys()
+    for name, frame in reports[0].tables.items():
+        pd.testing.assert_frame_equal(frame, reports[1].tables[name], obj=name)
+    assert reports[0].summary_lines() == reports[1].summary_lines()

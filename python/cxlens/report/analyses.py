@@ -157,7 +157,10 @@ def _svg(fig: Any, key: str) -> str:
 class _Figures:
     """Makes figures with the Agg backend (or notes that matplotlib is missing)."""
 
-    def __init__(self) -> None:
+    def __init__(self, enabled: bool = True) -> None:
+        self.plt: Any = None
+        if not enabled:
+            return
         try:
             import matplotlib
 
@@ -211,7 +214,7 @@ class _Context:
         # Survival's functions read 0 threads as one; the report's 0 means every core.
         self.all_threads = threads if threads > 0 else (os.cpu_count() or 1)
         self.tables: dict[str, pd.DataFrame] = {}
-        self.figures = _Figures()
+        self.figures = _Figures(options.figures)
         log = self.log
         n = log.n_events
         self.first = _stamp(int(log.time_ns.min())) if n else None

@@ -55,6 +55,7 @@ class ReportOptions:
         outreach_touches, outreach_max_customers: touches per customer, customer limit (0:
             none).
         resolve_goal_hours: the service goal for resolving a case.
+        figures: draw the figures (``False``: tables and numbers only, faster).
     """
 
     freq: str = "W"
@@ -85,6 +86,7 @@ class ReportOptions:
     outreach_touches: int = 1
     outreach_max_customers: int = 0
     resolve_goal_hours: float = 120.0
+    figures: bool = True
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, Any] | None) -> "ReportOptions":
@@ -151,7 +153,11 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
             if not all(isinstance(v, str) for v in items):
                 raise TypeError
             return items
-        if kind is bool or isinstance(value, bool):
+        if kind is bool:
+            if not isinstance(value, bool):
+                raise TypeError
+            return value
+        if isinstance(value, bool):
             raise TypeError
         if kind is int:
             if isinstance(value, float) and value.is_integer():
@@ -170,5 +176,5 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
     except TypeError:
         pass
     expected = {tuple: "a list of names", int: "a whole number", float: "a number",
-                str: "text", dict: "a table"}.get(kind, kind.__name__)
+                str: "text", dict: "a table", bool: "true or false"}.get(kind, kind.__name__)
     raise InvalidArgument(f"[report] {name} must be {expected}")
