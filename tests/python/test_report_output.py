@@ -252,3 +252,15 @@ def test_same_tables_for_any_thread_count():
     for name, frame in reports[0].tables.items():
         pd.testing.assert_frame_equal(frame, reports[1].tables[name], obj=name)
     assert reports[0].summary_lines() == reports[1].summary_lines()
+
+
+def test_identity_summary_counts_only_in_html(world, tmp_path):
+    lineage = pd.DataFrame({"source": ["crm"], "record_id": ["REC-SECRET-1"], "customer": [1]})
+    small = cxlens.simulate(300, seed=2, threads=2, source_records=False)
+    report = build_report(ReportInputs(
+        event_log=small.event_log, settings=dict(QUICK),
+        identity={"records": 2, "customers": 1, "matches_by_rule": {"email": 1},
+                  "lineage": lineage, "hashed": True}))
+    text = write_report(report, tmp_path).read_text(encoding="utf-8")
+    assert "REC-SECRET-1" not in text
+    assert "records 2" in text and "salted hashes" in text

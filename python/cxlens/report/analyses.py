@@ -575,8 +575,13 @@ def _attribution(ctx: _Context, section: Section) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         paths = j.paths()
+    lost = float(paths.report.get("conversions_without_touchpoints", 0) or 0)
+    converted = float(j.report["converted"])
     for w in caught:
-        _note(section, "info", str(w.message))
+        # Many conversions without a touchpoint before them make the credit split partial.
+        level = "warning" if converted and lost / converted > 0.1 else "info"
+        _note(section, level, f"{w.message}; attribution covers {1 - lost / converted:.0%} of "
+              "converted journeys" if converted else str(w.message))
     if paths.total_conversions <= 0:
         raise _Skip("no journey converts (no goal events): nothing to attribute")
     if len(paths.channels) < 2:

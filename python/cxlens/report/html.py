@@ -114,6 +114,19 @@ def _section_html(section: Section, report: Report) -> str:
     return "\n".join(parts)
 
 
+def _identity_html(identity: dict[str, Any]) -> str:
+    """Counts of the identity summary only: tables in it (the lineage: record ids) and other
+    values are left out of the HTML."""
+    parts = []
+    for key, value in identity.items():
+        if isinstance(value, (bool, int, float, np.integer, np.floating)):
+            parts.append(f"{_e(str(key).replace('_', ' '))} {_fmt(value)}")
+        elif isinstance(value, dict) and all(
+                isinstance(v, (int, float, np.integer, np.floating)) for v in value.values()):
+            parts.append(f"{_e(str(key).replace('_', ' '))} ({_fmt(value)})")
+    return "; ".join(parts) or "not run"
+
+
 def _tabular(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy Parquet and CSV can hold: the index as columns when it is not a plain range,
     columns named by text, object columns of mixed values as text."""
@@ -188,8 +201,7 @@ def write_report(report: Report, out_dir: Path | str) -> Path:
     body += [
         "<section id=run><h2>Sources, rejected rows, stage timings</h2>", sources,
         f"<p class=meta>Rows rejected while building the event log: "
-        f"{_fmt(s['rows_rejected'])}. Identity resolution: "
-        f"{_e(', '.join(f'{k} {v}' for k, v in s['identity'].items()) or 'not run')}.</p>",
+        f"{_fmt(s['rows_rejected'])}. Identity resolution: {_identity_html(s['identity'])}.</p>",
         "<h3>Stage timings</h3>", stage_html,
         f"<p class=meta>Peak memory {_peak_rss_mb():,.0f} MB; tables written in "
         f"{time.perf_counter() - wall:.1f} s.</p>",
