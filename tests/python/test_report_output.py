@@ -72,7 +72,7 @@ def test_every_section_present_and_run(report):
     for section in report.sections:
         assert section.data, section.id  # every section says what data and window it used
         for figure in section.figures:
-            assert figure.caption and figure.svg.startswith("<svg")
+            assert section.data in figure.caption and figure.svg.startswith("<svg")
     assert all(name in report.tables for s in report.sections for name in s.tables)
     names = {s.id for s in report.sections if s.figures}
     assert {"dark_matter", "customer_base", "cohorts", "journeys", "attribution",
@@ -131,6 +131,8 @@ def test_numbers_agree_with_the_area_apis(world, report):
     risk = report.tables["customer_scores"]["churn_risk"]
     assert report.section("at_risk").numbers["value_at_risk"] == pytest.approx(
         np.nansum(risk * scores["clv"]))
+    assert report.section("customer_base").numbers["value_at_risk"] == \
+        report.section("at_risk").numbers["value_at_risk"]
     listing = report.tables["at_risk"]
     assert len(listing) == SETTINGS["at_risk_limit"]
     assert listing["value_at_risk"].is_monotonic_decreasing

@@ -175,6 +175,9 @@ class _Figures:
              draw: Callable[[Any], Any], size: tuple[float, float] = (7.5, 4.0)) -> None:
         if self.plt is None:  # pragma: no cover
             return
+        if section.data and section.data not in caption:
+            # Every figure says what data and window it used.
+            caption = f"{caption} Data and window: {section.data}."
         fig, ax = self.plt.subplots(figsize=size)
         try:
             draw(ax)
@@ -238,6 +241,7 @@ class _Context:
         self.risk: pd.Series | None = None
         self.preferred: pd.Series | None = None
         self.offer: pd.DataFrame | None = None
+        self.sections: dict[str, Section] = {}
 
     def window_text(self) -> str:
         first = self.start or self.first
@@ -789,6 +793,12 @@ def _at_risk(ctx: _Context, section: Section) -> None:
     if clv is not None:
         value = risk.to_numpy() * clv.to_numpy(dtype=float)
         section.numbers["value_at_risk"] = float(np.nansum(value))
+        health = ctx.sections.get("customer_base")
+        if health is not None and health.status != "skipped":
+            health.numbers["value_at_risk"] = section.numbers["value_at_risk"]
+            health.numbers["value_at_risk_definition"] = (
+                f"churn risk (no purchase within {o.horizon_days:g} days) x CLV, summed; see "
+                "At-risk customers")
         unknown = int(np.isnan(value).sum())
         if unknown:
             _note(section, "info", f"{unknown:,} customers have no CLV (no purchase): their "
@@ -911,7 +921,7 @@ def build_report(inputs: ReportInputs, *, stages: Stages | None = None,
     options = ReportOptions.from_mapping(inputs.settings)
     stages = stages if stages is not None else Stages(quiet=True)
     ctx = _Context(inputs, options, threads)
-    sections: dict[str, Section] = {}
+    sections = ctx.sections
     empty = inputs.event_log.n_events == 0
     for spec in _SPECS:
         section = Section(spec.id, spec.title, spec.shows)
