@@ -83,11 +83,12 @@ class EventLog:
     column arrays (``customer_codes``, ``time_ns``, ...) are safe zero-copy views.
     """
 
-    __slots__ = ("_native",)
+    __slots__ = ("_native", "_customers")
 
     def __init__(self, native: _core.EventLog | None = None) -> None:
         self._native = native if native is not None else _core.EventLog()
         self._native.finalize()
+        self._customers: pd.Index | None = None
 
     # ---- construction ---------------------------------------------------------------------
 
@@ -273,11 +274,15 @@ class EventLog:
 
     @property
     def customers(self) -> pd.Index:
-        """Customer keys, indexed by customer code (integers when the source had integers)."""
-        keys = self._native.customer_keys()
-        if self._native.integer_customer_keys:
-            return pd.Index(np.array(keys, dtype=np.int64), name="customer")
-        return pd.Index(keys, dtype=object, name="customer")
+        """Customer keys, indexed by customer code (integers when the source had integers).
+        Built once (the log is immutable; an Index is too): every analysis indexes by it."""
+        if self._customers is None:
+            keys = self._native.customer_keys()
+            if self._native.integer_customer_keys:
+                self._customers = pd.Index(np.array(keys, dtype=np.int64), name="customer")
+            else:
+                self._customers = pd.Index(keys, dtype=object, name="customer")
+        return self._customers
 
     @property
     def channels(self) -> pd.DataFrame:
@@ -370,23 +375,29 @@ class EventLog:
         cost is its own, else its channel's cost per contact; a channel with any event of
         unknown cost has cost NaN (unknown, never 0)."""
         channels = self.channels
+        k = len(channels)
         codes = self.channel_codes
         own = self._native.cost_column()
         channel_cost = channels["cost_per_contact"].to_numpy()[codes]
         cost = np.where(np.isnan(own), channel_cost, own) if len(own) else channel_cost
-        df = pd.DataFrame({"channel": codes, "customer": self.customer_codes,
-                           "value": self.values, "cost": cost, "time": self.time_ns})
-        grouped = df.groupby("channel")
+        # Vectorised per channel (bincount, a customer x channel seen matrix): a pandas
+        # groupby with nunique took 15 s on 24M events.
+        events = np.bincount(codes, minlength=k)
+        unknown = np.bincount(codes, weights=np.isnan(cost), minlength=k) > 0
+        total_cost = np.bincount(codes, weights=np.where(np.isnan(cost), 0.0, cost), minlength=k)
+        seen = np.zeros((self.n_customers, k), dtype=bool)
+        seen[self.customer_codes, codes] = True
+        times = pd.Series(self.time_ns).groupby(codes).agg(["min", "max"]).reindex(range(k))
+        present = np.flatnonzero(events)
         out = pd.DataFrame({
-            "events": grouped.size(),
-            "customers": grouped["customer"].nunique(),
-            "revenue": grouped["value"].sum(),
-            "cost": grouped["cost"].agg(lambda c: c.sum() if c.notna().all() else np.nan),
-            "first": pd.to_datetime(grouped["time"].min(), utc=True),
-            "last": pd.to_datetime(grouped["time"].max(), utc=True),
-        })
-        out.insert(0, "kind", channels["kind"].to_numpy()[out.index])
-        out.index = pd.Index(channels["channel"].to_numpy()[out.index], name="channel")
+            "kind": channels["kind"].to_numpy()[present],
+            "events": events[present],
+            "customers": seen.sum(axis=0)[present],
+            "revenue": np.bincount(codes, weights=self.values, minlength=k)[present],
+            "cost": np.where(unknown, np.nan, total_cost)[present],
+            "first": pd.to_datetime(times["min"].to_numpy()[present].astype(np.int64), utc=True),
+            "last": pd.to_datetime(times["max"].to_numpy()[present].astype(np.int64), utc=True),
+        }, index=pd.Index(channels["channel"].to_numpy()[present], name="channel"))
         return out
 
     def __repr__(self) -> str:
