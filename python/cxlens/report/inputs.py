@@ -143,7 +143,9 @@ class _Table:
 
     def require(self, columns: list[str]) -> None:
         """Raises :class:`InputError` naming the file, column and config key of a missing
-        column."""
+        column. A file without even a header (no names) is empty: it is noted later."""
+        if not self.names and self.source.format == "csv":
+            return
         for key, value in self.source.columns.items():
             column = value.get("column") if isinstance(value, dict) else value
             if isinstance(column, str) and column not in self.names:
@@ -235,7 +237,8 @@ class _Table:
             import duckdb
             try:
                 reader = self.relation.select(*[duckdb.ColumnExpression(c) for c in columns])
-                yield from reader.fetch_arrow_reader(BATCH_ROWS)
+                to_reader = getattr(reader, "to_arrow_reader", None) or reader.fetch_arrow_reader
+                yield from to_reader(BATCH_ROWS)
             except duckdb.Error as error:
                 raise InputError(self._at(f"{self.source.path}: reading {self.source.where}"
                                           f".query failed ({_duckdb_reason(error)})")) from None
@@ -427,7 +430,9 @@ class _Loader:
         self.identity = {"records": int(len(lineage)), "customers": int(len(customers)),
                          "matches_by_rule": report.get("matches_by_rule"),
                          "cut_clusters": len(report.get("cut_clusters") or []),
-                         "rejected_records": 0 if rejected is None else int(len(rejected))}
+                         "rejected_records": 0 if rejected is None else int(len(rejected)),
+                         "lineage": lineage.rename(columns={"customer_id": "customer"})[
+                             ["source", "record_id", "customer"]]}
         self.note("info", "resolve identities",
                   f"{len(lineage):,} records from {len(frames)} sources resolved to "
                   f"{len(customers):,} customers")
