@@ -97,6 +97,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ._core import Error
     from .report.config import ConfigError, InputError
     try:
+        import pyarrow  # noqa: F401 - every source table is read with pyarrow
+    except ImportError:
+        _say("cxlens: error: the cxlens command needs pyarrow: pip install 'cxlens[report]'")
+        return 2
+    try:
         if args.command == "simulate":
             return _simulate(args)
         return _report(args)
