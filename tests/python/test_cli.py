@@ -228,6 +228,8 @@ def test_malformed_toml(world, capsys):
     ('role = "records"', 'role = "people"', "sources.crm.role"),
     ('record = "record_id"', 'recrod = "record_id"', "sources.crm_events.columns.recrod"),
     ('[window]', '[window]\nfoo = 1', "window.foo"),
+    ('kind = "assisted"', 'kind = "human"', "channels.call_center.kind"),
+    ('[report]', '[event_kinds]\norder = "buy"\n[report]', "event_kinds.order"),
 ])
 def test_config_errors_name_the_key(world, capsys, old, new, key):
     edit(world / "cxlens.toml", old, new)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from .._core import InvalidArgument
 from ..identity import FIELDS
+from ..model import CHANNEL_KINDS, EVENT_KINDS, standard_channel_kind
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -275,8 +276,11 @@ def validate_config(raw: Mapping[str, Any], path: Path) -> ReportConfig:
             key = f"channels.{name}"
             desc = check.table(desc, key)
             check.keys(desc, {"kind", "cost_per_contact"}, key)
-            entry: dict[str, Any] = {"kind": check.string(desc.get("kind", "other"),
-                                                          f"{key}.kind")}
+            kind = check.string(desc.get("kind", standard_channel_kind(str(name))),
+                                f"{key}.kind")
+            if kind not in CHANNEL_KINDS:
+                raise check.fail(f"{key}.kind", f"expected one of {', '.join(CHANNEL_KINDS)}")
+            entry: dict[str, Any] = {"kind": kind}
             if "cost_per_contact" in desc:
                 cost = check.number(desc["cost_per_contact"], f"{key}.cost_per_contact")
                 if cost < 0:
@@ -286,6 +290,9 @@ def validate_config(raw: Mapping[str, Any], path: Path) -> ReportConfig:
     if "event_kinds" in raw:
         for name, kind in check.table(raw["event_kinds"], "event_kinds").items():
             config.event_kinds[str(name)] = check.string(kind, f"event_kinds.{name}")
+            if kind not in EVENT_KINDS:
+                raise check.fail(f"event_kinds.{name}", "expected one of "
+                                 f"{', '.join(EVENT_KINDS)}")
     if "report" in raw:
         config.report = dict(check.table(raw["report"], "report"))
     return config
