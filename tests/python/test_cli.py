@@ -346,3 +346,20 @@ def test_salt_env_must_be_set(world, capsys, monkeypatch):
     assert code == 2 and "identity.salt_env" in err and "CXLENS_TEST_SALT" in err
     with pytest.raises(ConfigError):
         load_inputs(world)
+
+
+def test_duckdb_source_without_duckdb_installed(world, capsys, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "duckdb", None)  # import duckdb now raises ImportError
+    edit(world / "cxlens.toml", 'path = "crm_events.csv"',
+         'path = "events.duckdb"\nformat = "duckdb"\nquery = "SELECT * FROM ev"')
+    (world / "events.duckdb").write_bytes(b"")
+    code, _, err = run(capsys, "report", world, "--inputs-only")
+    assert code == 2 and "duckdb" in err and "cxlens[report]" in err
+    assert "sources.crm_events" in err
+
+
+def test_bad_usage_exits_2(capsys, tmp_path):
+    assert run(capsys, "report", tmp_path, "--threads", "-1")[0] == 2
+    assert run(capsys, "simulate", "--customers", "0", "--out", tmp_path / "x")[0] == 2
+    assert run(capsys, "frobnicate")[0] == 2
