@@ -173,6 +173,8 @@ def test_folder_by_convention(tmp_path, capsys):
     assert any("keyed by customer" in n.message for n in inputs.notes)
     assert inputs.identity == {}
     assert len(inputs.contact_points) == len(cp.drop_duplicates(["customer", "channel"]))
+    # Contact points keyed like the log (integers here, although read from CSV text).
+    assert set(inputs.contact_points.customer) <= set(inputs.event_log.customers)
     code, _, err = run(capsys, "report", folder, "--inputs-only", "--quiet")
     assert code == 0 and f"events: {len(world.event_log):,}" in err
 
@@ -363,3 +365,15 @@ def test_bad_usage_exits_2(capsys, tmp_path):
     assert run(capsys, "report", tmp_path, "--threads", "-1")[0] == 2
     assert run(capsys, "simulate", "--customers", "0", "--out", tmp_path / "x")[0] == 2
     assert run(capsys, "frobnicate")[0] == 2
+
+
+def test_contact_points_naming_no_records_source(world):
+    frame = pd.read_csv(world / "contact_points.csv", dtype=str, keep_default_na=False)
+    frame.loc[:4, "source_system"] = SECRET
+    frame.loc[5:6, "record_id"] = "nobody"
+    frame.to_csv(world / "contact_points.csv", index=False)
+    inputs = load_inputs(world)
+    row = inputs.sources.set_index("source").loc["contact_points"]
+    assert row.rows_rejected == 7 and row.rows_read == row.rows_accepted + 7
+    assert "unknown_records_source 5 (source_system)" in row.rejections
+    assert "unknown_record 2 (record_id)" in row.rejections

@@ -338,7 +338,8 @@ class _Loader:
         cps = [s for s in sources if s.role == "contact_points"]
         if cps:
             with self.stages("read contact points"):
-                contact_points = self.contact_points(cps, tables)
+                contact_points = self.contact_points(
+                    cps, tables, pd.api.types.is_integer_dtype(log.customers.dtype))
         else:
             self.note("warning", "read inputs", "no contact_points source: no consent is known, "
                       "so the outreach plan proposes no contact")
@@ -446,16 +447,17 @@ class _Loader:
             return batch.column(source.columns["customer"])
         keys = pc.cast(batch.column(source.columns["record"]), pa.string())
         out = np.full(len(keys), -1, dtype=np.int64)
+        stray = np.zeros(len(keys), dtype=bool)  # rows naming no records source
         if source.records_column:
             owners = pc.cast(batch.column(source.records_column), pa.string())
             groups = [(name, pc.equal(owners, name)) for name in self.lookup]
-            known = pc.is_in(owners, value_set=pa.array(list(self.lookup), pa.string()))
-            account.reject("unknown_records_source", int(pc.sum(pc.and_(
-                pc.invert(pc.fill_null(known, False)), pc.is_valid(owners))).as_py() or 0),
-                           source.records_column)
+            records = [s.name for s in self.config.sources if s.role == "records"]
+            known = pc.fill_null(pc.is_in(owners, value_set=pa.array(records, pa.string())),
+                                 False).to_numpy(zero_copy_only=False)
+            stray = ~known & pc.is_valid(owners).to_numpy(zero_copy_only=False)
+            account.reject("unknown_records_source", int(stray.sum()), source.records_column)
         else:
             groups = [(source.records, None)]
-        unknown = 0
         for name, mask in groups:
             if name not in self.lookup:  # its records table was empty
                 continue
@@ -466,7 +468,7 @@ class _Loader:
                 zero_copy_only=False)
             out[pick] = customer[index[pick].astype(np.int64)]
         present = pc.is_valid(keys).to_numpy(zero_copy_only=False)
-        unknown = int(np.count_nonzero(present & (out < 0)))
+        unknown = int(np.count_nonzero(present & (out < 0) & ~stray))
         account.reject("unknown_record", unknown, source.columns["record"])
         return out
 
@@ -540,8 +542,8 @@ class _Loader:
 
     # -- contact points ---------------------------------------------------------------------
 
-    def contact_points(self, sources: list[SourceConfig], tables: dict[str, _Table]) -> Any:
-        import pyarrow as pa
+    def contact_points(self, sources: list[SourceConfig], tables: dict[str, _Table],
+                       integer_keys: bool = False) -> Any:
         parts = []
         for source in sources:
             account = _Account(source)
@@ -565,7 +567,15 @@ class _Loader:
                     account.reject("missing_customer", int(missing.sum()),
                                    source.columns["customer"])
                     frame = frame[~missing]
-                    frame["__customer__"] = key[~missing].astype(str)
+                    key = key[~missing]
+                    if integer_keys:
+                        numbers = pd.to_numeric(key, errors="coerce")
+                        bad = numbers.isna() | (numbers % 1 != 0)
+                        account.reject("wrong_type", int(bad.sum()), source.columns["customer"])
+                        frame, key = frame[~bad], numbers[~bad].astype(np.int64)
+                    else:
+                        key = key.astype(str)
+                    frame["__customer__"] = key
                 frames.append(self._consent(source, frame, account))
             account.read += table.ragged
             account.reject("ragged_row", table.ragged)
@@ -585,7 +595,6 @@ class _Loader:
             ["customer", "channel", "consent_time", "_order"],
             ascending=[True, True, False, True], na_position="last", kind="stable")
         out = out.drop_duplicates(["customer", "channel"]).drop(columns="_order")
-        del pa
         return out.reset_index(drop=True)
 
     def _consent(self, source: SourceConfig, frame: pd.DataFrame,
