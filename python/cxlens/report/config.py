@@ -26,7 +26,7 @@ else:  # pragma: no cover - exercised on 3.9/3.10 only
     import tomli as tomllib
 
 __all__ = ["ConfigError", "InputError", "ReportConfig", "SourceConfig", "read_config",
-           "EVENT_FIELDS", "CONTACT_FIELDS", "FORMATS", "ROLES"]
+           "validate_config", "EVENT_FIELDS", "CONTACT_FIELDS", "FORMATS", "ROLES"]
 
 
 class ConfigError(InvalidArgument):
