@@ -20,7 +20,7 @@ import pandas as pd
 
 from .._core import Error
 from ..identity import resolve
-from ..store import _Builder
+from ..store import EventLogBuilder
 from ._contract import Note, ReportInputs, Stages
 from .config import ConfigError, InputError, ReportConfig, SourceConfig, read_config
 
@@ -476,14 +476,22 @@ class _Loader:
 
     def events(self, sources: list[SourceConfig], tables: dict[str, _Table]) -> Any:
         config = self.config
-        builder = _Builder(config.channels or None, False, config.event_kinds or None, False,
-                           None, "collect")
+        # One builder for every events source: canonical column names, and the optional fields
+        # any source maps (a source without one gets what an absent column means: value 0,
+        # inbound, no offering, no case, no score, the channel's cost).
+        optional = [f for f in _OPTIONAL_EVENT
+                    if any(f in s.columns for s in sources)]
+        builder = EventLogBuilder(
+            "customer", "time", "channel", "event",
+            **{_OPTIONAL_EVENT[f]: _OPTIONAL_EVENT[f] for f in optional},
+            channels=config.channels or None, fixed_channels=False,
+            event_kinds=config.event_kinds or None, errors="collect")
         for source in sources:
             account = _Account(source)
             self.accounts.append(account)
             stage = f"read {source.path.name}"
             with self.stages(stage):
-                self._events(source, tables[source.name], builder, account)
+                self._events(source, tables[source.name], builder, optional, account)
             self._loaded(account, stage)
         with self.stages("build event log"):
             log = builder.finish()
@@ -494,48 +502,44 @@ class _Loader:
                                          for a in self.accounts if a.source.role == "events"))
         return log
 
-    def _events(self, source: SourceConfig, table: _Table, builder: _Builder,
-                account: _Account) -> None:
+    def _events(self, source: SourceConfig, table: _Table, builder: EventLogBuilder,
+                optional: list[str], account: _Account) -> None:
         import pyarrow as pa
         import pyarrow.compute as pc
         columns = source.column_names()
-        mapping = {"customer": "__customer__", "time": None, "channel": None, "event": None,
-                   "value": None, "cost": None, "direction": None, "offering": None,
-                   "case_id": None, "score": None}
-        for key, value in source.columns.items():
-            if key in ("customer", "record"):
-                continue
-            name = "case_id" if key == "case" else key
-            mapping[name] = f"__{name}__" if isinstance(value, dict) else value
         before = Counter(builder.native.rejections()["counts"])
         for batch in table.batches(columns):
             account.read += batch.num_rows
             customers = self._customers_of(source, batch, account)
             if isinstance(customers, np.ndarray):
-                keep = customers >= 0
-                known_or_missing = keep | ~pc.is_valid(
-                    batch.column(source.columns["record"])).to_numpy(zero_copy_only=False)
-                if not known_or_missing.all():
-                    batch = batch.filter(pa.array(known_or_missing))
-                    customers = customers[known_or_missing]
-                frame = batch.to_pandas()
-                key = pd.Series(customers, index=frame.index)
-                frame["__customer__"] = key.where(key >= 0)  # missing record id: missing_customer
-                if (key < 0).any():
-                    frame["__customer__"] = frame["__customer__"].astype("Int64")
+                # Drop rows whose record id is unknown (counted as unknown_record); a missing
+                # record id goes on as a missing customer, which the builder rejects.
+                present = pc.is_valid(batch.column(source.columns["record"])).to_numpy(
+                    zero_copy_only=False)
+                keep = (customers >= 0) | ~present
+                if not keep.all():
+                    batch = batch.filter(pa.array(keep))
+                    customers = customers[keep]
+                key = pa.array(customers, mask=customers < 0)
             else:
-                frame = batch.to_pandas()
-                frame["__customer__"] = frame[source.columns["customer"]]
-            for key in ("channel", "event"):
-                value = source.columns.get(key)
-                if isinstance(value, dict):
-                    frame[f"__{key}__"] = value["constant"]
-            builder.append_pandas(frame, time_unit=source.time_unit, **mapping)
+                key = batch.column(source.columns["customer"])
+            n = batch.num_rows
+            data = {"customer": key}
+            for name in ("time", "channel", "event"):
+                value = source.columns[name]
+                data[name] = (_constant(value["constant"], n) if isinstance(value, dict)
+                              else batch.column(value))
+            for name in optional:
+                column = _OPTIONAL_EVENT[name]
+                data[column] = (batch.column(source.columns[name]) if name in source.columns
+                                else _ABSENT[name](n))
+            builder.append_arrow(pa.RecordBatch.from_pydict(data), source=str(source.path))
         account.read += table.ragged
         account.reject("ragged_row", table.ragged)
         after = Counter(builder.native.rejections()["counts"])
         field_column = {"customer": source.columns.get("customer", source.columns.get("record")),
-                        **{k: mapping[k] for k in mapping if k != "customer"}}
+                        **{("case_id" if k == "case" else k): v
+                           for k, v in source.columns.items() if k not in ("customer", "record")}}
         for reason, count in (after - before).items():
             account.reject(reason, count, _reason_column(reason, field_column))
         account.accepted = account.read - account.rejected
@@ -624,6 +628,34 @@ class _Loader:
                              "channel": channel[ok].to_numpy(dtype=object),
                              "consent": consent[ok].to_numpy(dtype=object),
                              "consent_time": times[ok].to_numpy()})
+
+
+def _constant(value: str, n: int) -> Any:
+    import pyarrow as pa
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)),
+                                          pa.array([value], pa.string()))
+
+
+def _absent_numbers(fill: float) -> Any:
+    def make(n: int) -> Any:
+        import pyarrow as pa
+        return pa.array(np.full(n, fill))
+    return make
+
+
+def _absent_text(fill: str | None) -> Any:
+    def make(n: int) -> Any:
+        import pyarrow as pa
+        if fill is None:
+            return pa.nulls(n, pa.string())
+        return _constant(fill, n)
+    return make
+
+
+#: What an events source without an optional column gets (the meaning of an absent column).
+_ABSENT = {"value": _absent_numbers(0.0), "cost": _absent_numbers(np.nan),
+           "score": _absent_numbers(np.nan), "direction": _absent_text("inbound"),
+           "offering": _absent_text("none"), "case": _absent_text(None)}
 
 
 def _arrow_strings(series: pd.Series) -> Any:
