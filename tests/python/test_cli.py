@@ -387,3 +387,27 @@ def test_report_end_to_end_writes_the_html(world_csv, capsys, tmp_path):
     assert code == 0, err
     assert (out / "index.html").is_file()
     assert f"report: {out / 'index.html'}" in err and "peak memory" in err
+
+
+def test_contact_points_consent_is_never_assumed(tmp_path):
+    folder = tmp_path / "cp"
+    folder.mkdir()
+    pd.DataFrame({"customer": ["a", "b"], "time": ["2024-01-01", "2024-01-02"],
+                  "channel": ["web", "web"], "event": ["purchase", "purchase"]}).to_csv(
+        folder / "events.csv", index=False)
+    pd.DataFrame({
+        "customer": ["a", "a", "b", "b", "c", "c", "d"],
+        "channel": ["email", "email", "sms", "sms", "email", " email ", "sms"],
+        "consent": ["granted", "withdrawn", "", "granted", "Granted", "granted", SECRET],
+        "consent_time": ["2024-01-01", "2024-01-01", "2024-03-01", "2024-02-01", "", "2023-01-01",
+                         "2024-01-01"],
+    }).to_csv(folder / "contact_points.csv", index=False)
+    inputs = load_inputs(folder)
+    cp = inputs.contact_points.set_index(["customer", "channel"]).consent.astype(str).to_dict()
+    # a tie: the withdrawal wins; b: the latest (blank = unknown) wins over an older grant;
+    # c: a dated grant wins over an undated one (labels are trimmed, case-folded).
+    assert cp == {("a", "email"): "withdrawn", ("b", "sms"): "unknown",
+                  ("c", "email"): "granted"}
+    row = inputs.sources.set_index("source").loc["contact_points"]
+    assert row.rows_rejected == 1 and "invalid_consent 1 (consent)" in row.rejections
+    assert all(SECRET not in n.message for n in inputs.notes)

@@ -548,86 +548,134 @@ class _Loader:
 
     def contact_points(self, sources: list[SourceConfig], tables: dict[str, _Table],
                        integer_keys: bool = False) -> Any:
-        parts = []
+        # Channel and consent are coded through Arrow dictionaries (only the distinct labels
+        # are looked at in Python), times as int64 ns; one row per customer and channel.
+        channels: dict[str, int] = {}
+        parts: list[tuple[np.ndarray, ...]] = []
         for source in sources:
             account = _Account(source)
             self.accounts.append(account)
             table = tables[source.name]
-            columns = source.column_names()
-            frames = []
-            for batch in table.batches(columns):
+            kept: list[tuple[np.ndarray, ...]] = []
+            for batch in table.batches(source.column_names()):
                 account.read += batch.num_rows
-                customers = self._customers_of(source, batch, account)
-                frame = batch.to_pandas()
-                if isinstance(customers, np.ndarray):
-                    frame["__customer__"] = customers
-                    missing = frame[source.columns["record"]].isna().to_numpy()
-                    account.reject("missing_customer", int(missing.sum()),
-                                   source.columns["record"])
-                    frame = frame[(customers >= 0) & ~missing]
-                else:
-                    key = frame[source.columns["customer"]]
-                    missing = key.isna().to_numpy()
-                    account.reject("missing_customer", int(missing.sum()),
-                                   source.columns["customer"])
-                    frame = frame[~missing]
-                    key = key[~missing]
-                    if integer_keys:
-                        numbers = pd.to_numeric(key, errors="coerce")
-                        bad = numbers.isna() | (numbers % 1 != 0)
-                        account.reject("wrong_type", int(bad.sum()), source.columns["customer"])
-                        frame, key = frame[~bad], numbers[~bad].astype(np.int64)
-                    else:
-                        key = key.astype(str)
-                    frame["__customer__"] = key
-                frames.append(self._consent(source, frame, account))
+                kept.append(self._contact_batch(source, batch, account, channels, integer_keys))
             account.read += table.ragged
             account.reject("ragged_row", table.ragged)
-            kept = pd.concat(frames) if frames else pd.DataFrame()
-            account.accepted = len(kept)
+            account.accepted = sum(len(k[0]) for k in kept)
             if account.read != account.accepted + account.rejected:
                 raise AssertionError("contact points: rows unaccounted for")  # pragma: no cover
             if self._loaded(account, "read contact points"):
-                parts.append(kept)
+                parts.extend(kept)
+        labels = list(channels)
         if not parts:
-            return pd.DataFrame(columns=["customer", "channel", "consent", "consent_time"])
-        out = pd.concat(parts, ignore_index=True)
-        # One row per customer and channel: the latest consent wins; at equal times a
-        # withdrawal wins over a grant (consent is never assumed).
-        order = out.consent.map({"withdrawn": 0, "granted": 1, "unknown": 2})
-        out = out.assign(_order=order).sort_values(
-            ["customer", "channel", "consent_time", "_order"],
-            ascending=[True, True, False, True], na_position="last", kind="stable")
-        out = out.drop_duplicates(["customer", "channel"]).drop(columns="_order")
-        return out.reset_index(drop=True)
+            return pd.DataFrame({"customer": pd.Series([], dtype=object),
+                                 "channel": pd.Categorical([], categories=labels),
+                                 "consent": pd.Categorical([], categories=list(_CONSENT)),
+                                 "consent_time": pd.Series([], dtype="datetime64[ns, UTC]")})
+        customer = np.concatenate([p[0] for p in parts])
+        channel = np.concatenate([p[1] for p in parts])
+        consent = np.concatenate([p[2] for p in parts])
+        times = np.concatenate([p[3] for p in parts])
+        # One row per customer and channel: the latest consent wins (a missing time loses);
+        # at equal times a withdrawal wins over a grant, a grant over unknown (consent is
+        # never assumed).
+        customer_codes = pd.factorize(customer)[0] if customer.dtype == object else customer
+        latest_first = np.where(times == _NAT, np.iinfo(np.int64).max, -times)
+        rank = {"withdrawn": 0, "granted": 1, "unknown": 2}
+        priority = np.array([rank[c] for c in _CONSENT], dtype=np.int8)[consent]
+        order = np.lexsort((priority, latest_first, channel, customer_codes))
+        c, h = customer_codes[order], channel[order]
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = (c[1:] != c[:-1]) | (h[1:] != h[:-1])
+        pick = order[first]
+        stamps = pd.to_datetime(np.where(times[pick] == _NAT, np.datetime64("NaT"),
+                                         times[pick].view("datetime64[ns]")), utc=True)
+        return pd.DataFrame({
+            "customer": customer[pick],
+            "channel": pd.Categorical.from_codes(channel[pick], categories=labels),
+            "consent": pd.Categorical.from_codes(consent[pick], categories=list(_CONSENT)),
+            "consent_time": stamps})
 
-    def _consent(self, source: SourceConfig, frame: pd.DataFrame,
-                 account: _Account) -> pd.DataFrame:
+    def _contact_batch(self, source: SourceConfig, batch: Any, account: _Account,
+                       channels: dict[str, int], integer_keys: bool) -> tuple[np.ndarray, ...]:
+        import pyarrow.compute as pc
         cols = source.columns
-        channel = frame[cols["channel"]].astype("string").str.strip()
-        consent = frame[cols["consent"]].astype("string").str.strip().str.lower()
-        consent = consent.fillna("unknown").replace("", "unknown")
-        bad_channel = channel.isna() | (channel == "")
-        bad_consent = ~consent.isin(_CONSENT) & ~bad_channel
-        account.reject("missing_channel", int(bad_channel.sum()), cols["channel"])
-        account.reject("invalid_consent", int(bad_consent.sum()), cols["consent"])
-        times = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
-        bad_time = pd.Series(False, index=frame.index)
-        if "consent_time" in cols:
-            raw = frame[cols["consent_time"]]
-            if pd.api.types.is_datetime64_any_dtype(raw.dtype):
-                times = pd.to_datetime(raw, utc=True)
+        n = batch.num_rows
+        customers = self._customers_of(source, batch, account)
+        key_column = cols.get("record", cols.get("customer"))
+        missing = ~pc.is_valid(batch.column(key_column)).to_numpy(zero_copy_only=False)
+        account.reject("missing_customer", int(missing.sum()), key_column)
+        if isinstance(customers, np.ndarray):  # record ids resolved (unknown ones counted)
+            ok = (customers >= 0) & ~missing
+        else:
+            key = customers.to_pandas()
+            ok = ~missing
+            if integer_keys:
+                numbers = pd.to_numeric(key, errors="coerce")
+                bad = (numbers.isna() | (numbers % 1 != 0)).to_numpy() & ~missing
+                account.reject("wrong_type", int(bad.sum()), key_column)
+                ok &= ~bad
+                customers = numbers.fillna(-1).to_numpy().astype(np.int64)
             else:
-                times = pd.to_datetime(raw.astype("string"), utc=True, errors="coerce",
-                                       format="ISO8601")
-                bad_time = times.isna() & raw.notna() & (raw.astype("string").str.strip() != "")
-            bad_time &= ~bad_channel & ~bad_consent
+                customers = key.astype(object).where(key.notna(), None).astype(str).to_numpy(
+                    dtype=object)
+        channel = _label_codes(batch.column(cols["channel"]),
+                               lambda t: channels.setdefault(t, len(channels)) if t else -1)
+        consent_index = {name: i for i, name in enumerate(_CONSENT)}
+        unknown = consent_index["unknown"]  # a missing or blank consent: never granted
+        consent = _label_codes(batch.column(cols["consent"]),
+                               lambda t: consent_index.get(t.lower(), -2) if t else unknown,
+                               missing=unknown)
+        bad_channel = ok & (channel < 0)
+        account.reject("missing_channel", int(bad_channel.sum()), cols["channel"])
+        ok &= ~bad_channel
+        bad_consent = ok & (consent < 0)
+        account.reject("invalid_consent", int(bad_consent.sum()), cols["consent"])
+        ok &= ~bad_consent
+        times = np.full(n, _NAT, dtype=np.int64)
+        if "consent_time" in cols:
+            times, unparsed = _ns_times(batch.column(cols["consent_time"]))
+            bad_time = ok & unparsed
             account.reject("unparseable_timestamp", int(bad_time.sum()), cols["consent_time"])
-        ok = ~(bad_channel | bad_consent | bad_time)
-        return pd.DataFrame({"customer": frame["__customer__"][ok].to_numpy(),
-                             "channel": channel[ok].to_numpy(dtype=object),
-                             "consent": consent[ok].to_numpy(dtype=object),
-                             "consent_time": times[ok].to_numpy()})
+            ok &= ~bad_time
+        return (customers[ok], channel[ok].astype(np.int64), consent[ok].astype(np.int64),
+                times[ok])
+
+
+_NAT = np.iinfo(np.int64).min
+
+
+def _label_codes(array: Any, code_of: Any, missing: int = -1) -> np.ndarray:
+    """Per row, ``code_of(label stripped)`` computed once per distinct label (null: missing)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    if pa.types.is_dictionary(array.type):
+        array = array.cast(array.type.value_type)
+    encoded = pc.dictionary_encode(pc.cast(array, pa.string()))
+    labels = encoded.dictionary.to_pylist()
+    lut = np.array([missing if label is None else code_of(label.strip()) for label in labels]
+                   + [missing], dtype=np.int64)
+    index = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return lut[index]
+
+
+def _ns_times(array: Any) -> tuple[np.ndarray, np.ndarray]:
+    """UTC ns since the epoch (missing: ``_NAT``) and the rows whose text did not parse."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    kind = array.type
+    if pa.types.is_timestamp(kind):
+        values = pc.cast(array, pa.timestamp("ns", tz=kind.tz)).view(pa.int64())
+        return (values.fill_null(_NAT).to_numpy(zero_copy_only=False).astype(np.int64),
+                np.zeros(len(array), dtype=bool))
+    text = array.to_pandas().astype("string")
+    blank = text.isna() | (text.str.strip() == "")
+    parsed = pd.to_datetime(text.where(~blank), utc=True, errors="coerce", format="ISO8601")
+    values = parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").view(np.int64).copy()
+    unparsed = (parsed.isna() & ~blank).to_numpy(dtype=bool)
+    values[parsed.isna().to_numpy(dtype=bool)] = _NAT
+    return values, unparsed
 
 
 def _constant(value: str, n: int) -> Any:
