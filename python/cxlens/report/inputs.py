@@ -371,6 +371,8 @@ class _Loader:
     def resolve(self, records: list[SourceConfig], tables: dict[str, _Table]) -> None:
         frames: dict[str, pd.DataFrame] = {}
         mapping: dict[str, Any] = {"sources": {}}
+        if self.threads:
+            mapping["threads"] = self.threads  # the config's identity.threads wins
         mapping.update(self.config.identity)
         for source in records:
             account = _Account(source)
