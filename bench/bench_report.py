@@ -58,7 +58,8 @@ def main() -> int:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     print(f"\ncxlens report end to end: {wall:.1f} s wall, {cpu:.1f} s CPU, peak RSS "
-          f"{after.ru_maxrss / 1024:,.0f} MB{' (max with the simulate child)' if simulated else ''}; "
+          f"{after.ru_maxrss / 1024:,.0f} MB"
+          f"{' (max with the simulate child)' if simulated else ''}; "
           f"exit {done.returncode}; "
           f"load average after {os.getloadavg()}")
     return done.returncode

@@ -130,7 +130,8 @@ def test_csv_and_parquet_give_the_same_inputs(inputs_csv, world_parquet):
         inputs_csv.identity["lineage"].sort_values(["source", "record_id"]).reset_index(drop=True))
     a = parquet.event_log.to_pandas()
     b = inputs_csv.event_log.to_pandas()
-    pd.testing.assert_frame_equal(a[["customer", "time", "value"]], b[["customer", "time", "value"]])
+    columns = ["customer", "time", "value"]
+    pd.testing.assert_frame_equal(a[columns], b[columns])
 
 
 def test_simulate_is_deterministic(tmp_path, world_csv):
