@@ -295,7 +295,7 @@ def score(rfm: Any, model: Any, *, spend: GammaGamma | None = None, t: float = 1
 # Events are prepared per partition (mapInPandas: canonical columns, UTC ns times, a global row
 # order from the partition id), shuffled by customer bucket with Spark's own shuffle
 # (groupBy(pmod(xxhash64(customer), buckets)).applyInPandas), summarised per bucket, and the
-# bucket summaries (bytes) merged in a treeReduce: only summaries reach the driver.
+# bucket summaries (bytes) merged in a treeAggregate: only summaries reach the driver.
 
 _OPTIONAL_TYPES = {"value": "double", "cost": "double", "score": "double",
                    "direction": "string", "offering": "string", "case_id": "string"}
@@ -362,14 +362,17 @@ def _prepared_events(sdf: Any, spec: Any, fields: dict[str, Any]) -> tuple[Any, 
 def _bucket_summaries(prepared: Any, buckets: int, customers_split: bool, summarise: Any,
                       merge: Any, depth: int) -> bytes:
     """Summaries of buckets of whole customers (Spark's shuffle by customer hash, or each
-    partition when customers are not split), merged in a treeReduce."""
+    partition when customers are not split), merged in a treeAggregate from the empty
+    summary."""
 
     def per_bucket(frame: pd.DataFrame | None) -> pd.DataFrame:
         return pd.DataFrame({"summary": [summarise(frame)]})
 
     parts = _by_customer(prepared, buckets, customers_split, per_bucket, "summary binary")
+    zero = summarise(None)  # the empty summary: a table without rows has no buckets
     with _typed_errors():
-        return parts.rdd.map(lambda row: bytes(row[0])).treeReduce(merge, depth=depth)
+        return parts.rdd.map(lambda row: bytes(row[0])).treeAggregate(zero, merge, merge,
+                                                                      depth=depth)
 
 
 def journey_summary(sdf: Any, spec: Any = None, *, key: str = "channel", by: str = "customer",
