@@ -111,8 +111,9 @@ def main() -> None:
         print("busiest transitions:")
         print(journeys.graph().edges().nlargest(5, "count")[["source", "target", "count",
                                                               "customers"]].to_string(index=False))
-        print("top journey variants:")
-        print(journeys.variant_table(top=5)[["path", "count", "conversion_rate"]]
+        print("top journey variants (with steps):")
+        table = journeys.variant_table()
+        print(table.loc[table["path"] != "", ["path", "count", "conversion_rate"]].head(5)
               .to_string(index=False))
         attribution = J.attribution(journeys.attribution_paths(), shapley=False)
         print("attribution (last touch vs Markov):")

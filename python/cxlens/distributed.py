@@ -1127,6 +1127,7 @@ def _finish_dark_matter(s: InsightSummary) -> Any:
         over_time[column] = pd.to_datetime(over_time[column].to_numpy(dtype=np.int64),
                                            utc=True)
     result = object.__new__(DarkMatter)
+    result._tables = ("summary", "over_time")  # no per-customer table
     result.summary = summary
     result.over_time = over_time
     result.customers = None
@@ -1206,6 +1207,7 @@ def _finish_engagement(s: InsightSummary) -> Any:
     repurchase_ratio = float(_ratio(_ratio(sums[5], sums[4]), _ratio(sums[7], sums[6])))
     nan = float("nan")
     result = object.__new__(Engagement)
+    result._tables = ("tiers", "ratios")  # no per-customer table
     result.tiers = tiers
     result.ratios = pd.DataFrame({
         "engaged_revenue_ratio": pd.Series({"value": revenue_ratio, "lower": nan,

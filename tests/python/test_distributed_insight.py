@@ -126,8 +126,13 @@ def test_native_insight_summaries_merge_in_either_order(reference):
 @pytest.mark.parametrize("n", [1, 3, 16])
 def test_buckets_give_the_single_machine_tables(events, reference, n):
     parts = split(events, n)
-    check_dark(local(parts, "dark_matter", groups=min(n, 4)).finish(), reference)
-    check_engagement(local(parts, "engagement", groups=min(n, 4)).finish(), reference)
+    dark = local(parts, "dark_matter", groups=min(n, 4)).finish()
+    check_dark(dark, reference)
+    assert isinstance(dark, I.DarkMatter) and "summary [3 rows]" in repr(dark)
+    engagement = local(parts, "engagement", groups=min(n, 4)).finish()
+    check_engagement(engagement, reference)
+    assert isinstance(engagement, I.Engagement) and engagement.customers is None
+    assert "tiers [3 rows]" in repr(engagement)
 
 
 def test_insight_summary_bytes_merge_and_refusals(events, reference):
