@@ -572,7 +572,8 @@ def write_event_partitions(frame: pd.DataFrame, folder: Any, *, time: str = "tim
                            freq: str = "W", rows_per_file: int | None = None) -> list[str]:
     """Writes events as a folder of Parquet files, one per UTC ``freq`` period in time order
     (``events-00000.parquet`` ...), the layout of a date-partitioned data lake, so a
-    customer's events sit in many files. Needs pyarrow. Returns the file paths written.
+    customer's events sit in many files; times are stored in microseconds (what Spark reads).
+    Needs pyarrow. Returns the file paths written.
     ``rows_per_file`` further cuts a period's rows into several files."""
     from pathlib import Path
 
@@ -595,7 +596,10 @@ def write_event_partitions(frame: pd.DataFrame, folder: Any, *, time: str = "tim
         for first in range(begin, end, max(step, 1)):
             chunk = frame.iloc[first:min(end, first + step)]
             path = out / f"events-{len(paths):05d}.parquet"
-            pq.write_table(pa.Table.from_pandas(chunk, preserve_index=False), path)
+            # Microsecond timestamps: Spark cannot read Parquet NANOS timestamps (raises if
+            # a time would lose precision).
+            pq.write_table(pa.Table.from_pandas(chunk, preserve_index=False), path,
+                           coerce_timestamps="us")
             paths.append(str(path))
     return paths
 
