@@ -617,6 +617,10 @@ def write_event_partitions(frame: pd.DataFrame, folder: Any, *, time: str = "tim
 # times already normalised to UTC nanoseconds and a global row order that keeps the
 # single-machine tie rule (events at equal times keep their input order).
 
+__all__ += ["EVENT_COLUMNS", "EventSpec", "JourneySummary", "bucket_log", "event_spec",
+            "journey_settings", "merge_journey_bytes", "prepare_events",
+            "summarise_journey_bucket"]
+
 #: Canonical columns of prepared events (before the shuffle): customer, time (UTC ns), global
 #: row order (seq), channel and event names; optional columns follow when the spec names them.
 EVENT_COLUMNS = ("customer", "time", "seq", "channel", "event")
@@ -938,6 +942,10 @@ def merge_journey_bytes(*parts: bytes) -> bytes:
 # additive counts per channel, period and tier. Those counts merge by addition (integers
 # exactly; revenue sums up to floating-point rounding) and finish into the tables
 # :func:`cxlens.insight.dark_matter` and :func:`cxlens.insight.engagement_tiers` return.
+
+__all__ += ["InsightSummary", "assisted_channels", "dark_matter_settings",
+            "engagement_settings", "merge_insight_bytes", "summarise_dark_matter_bucket",
+            "summarise_engagement_bucket"]
 
 _INSIGHT_KIND = "distributed.insight"
 _INSIGHT_VERSION = 1
