@@ -243,6 +243,8 @@ class EventLog:
         builder = EventLogBuilder(customer, time, channel, event, value, cost, direction,
                                   offering, case_id, score, **options)
         wanted = builder.columns
+        if filter is None:
+            builder.reserve(dataset.count_rows())  # from file metadata for Parquet
         if not isinstance(dataset, ds.FileSystemDataset):
             for c in wanted:
                 if c not in dataset.schema.names:
@@ -590,10 +592,8 @@ class EventLogBuilder:
         self._native: _core.EventLog | None = _core.EventLog()
         self._rows = 0
         self._integer_keys: bool | None = None
-        # Caches of customer keys already interned (key -> native id), so a chunk's keys are
-        # coded with vectorised look-ups and only new keys cross into Python once.
-        self._text_keys: Any = None            # pyarrow large_string array
-        self._text_ids = np.zeros(0, dtype=np.uint32)
+        # Integer customer keys already interned (sorted key -> native id), so a chunk's keys
+        # are coded with vectorised look-ups and only new keys cross into Python, once.
         self._int_keys = np.zeros(0, dtype=np.int64)  # sorted
         self._int_ids = np.zeros(0, dtype=np.uint32)
         declared = _channel_specs(channels)
@@ -626,6 +626,12 @@ class EventLogBuilder:
         if self._native is None:
             raise _core.InvalidArgument("this EventLogBuilder has already finished")
         return self._native
+
+    def reserve(self, rows: int) -> None:
+        """Reserves room for ``rows`` more events, so a log whose size is known up front (from
+        Parquet metadata, say) is built without regrowing its columns."""
+        native = self.native
+        native.reserve(len(native) + int(rows))
 
     def append_pandas(self, frame: pd.DataFrame) -> None:
         """Validates and appends one chunk given as a DataFrame (its rows follow the rows of
@@ -737,7 +743,6 @@ class EventLogBuilder:
 
     def _arrow_customers(self, array: Any, name: str, flag: Any) -> np.ndarray:
         import pyarrow as pa
-        import pyarrow.compute as pc
 
         kind = array.type.value_type if pa.types.is_dictionary(array.type) else array.type
         out = np.full(len(array), _NO_CUSTOMER, dtype=np.uint32)
@@ -757,14 +762,15 @@ class EventLogBuilder:
         if pa.types.is_integer(kind):
             codes, dictionary = _encode(array, compact=True)
             keys = dictionary.cast(pa.int64()).to_numpy(zero_copy_only=False)
-            self._key_kind(True, name)
+            if len(keys):
+                self._key_kind(True, name)
             pos = np.searchsorted(self._int_keys, keys)
             known = pos < len(self._int_keys)
             known[known] = self._int_keys[pos[known]] == keys[known]
             if not known.all():
                 new_keys = keys[~known]
-                new_ids = np.asarray(self.native.intern_customers([str(k) for k in new_keys.tolist()]),
-                                     dtype=np.uint32)
+                new_text = [str(k) for k in new_keys.tolist()]
+                new_ids = np.asarray(self.native.intern_customers(new_text), dtype=np.uint32)
                 all_keys = np.concatenate([self._int_keys, new_keys])
                 all_ids = np.concatenate([self._int_ids, new_ids])
                 order = np.argsort(all_keys, kind="stable")
@@ -772,34 +778,36 @@ class EventLogBuilder:
                 pos = np.searchsorted(self._int_keys, keys)
             ids = self._int_ids[pos]
         elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            if not pa.types.is_dictionary(array.type):
+                return self._intern_text(array, name)  # row by row in C++, no Python strings
             codes, dictionary = _encode(array, compact=True)
-            dictionary = dictionary.cast(pa.large_string())
-            blank = pc.equal(pc.utf8_trim_whitespace(dictionary), "").fill_null(True)
-            blank = blank.to_numpy(zero_copy_only=False)
-            self._key_kind(False, name)
-            ids = np.full(len(dictionary), _NO_CUSTOMER, dtype=np.uint32)
-            if self._text_keys is not None and len(self._text_keys):
-                pos = pc.index_in(dictionary, value_set=self._text_keys)
-                pos = pos.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-            else:
-                pos = np.full(len(dictionary), -1, dtype=np.int64)
-            known = pos >= 0
-            ids[known] = self._text_ids[pos[known]]
-            new = ~known & ~blank
-            if new.any():
-                new_keys = dictionary.filter(pa.array(new))
-                new_ids = np.asarray(self.native.intern_customers(new_keys.to_pylist()),
-                                     dtype=np.uint32)
-                ids[new] = new_ids
-                self._text_keys = (new_keys if self._text_keys is None else
-                                   pa.concat_arrays([self._text_keys, new_keys]))
-                self._text_ids = np.concatenate([self._text_ids, new_ids])
+            ids = self._intern_text(dictionary, name)
         else:
             # Other key types (dates, decimals ...): as text, like the pandas path.
             return self._customers(array.to_pandas().rename(name), flag)
         present = codes >= 0
         out[present] = ids[codes[present]]
         return out
+
+    def _intern_text(self, array: Any, name: str) -> np.ndarray:
+        """Customer ids of a string array, read from its Arrow buffers in C++ (new keys are
+        added in row order); null, empty and whitespace-only keys are missing customers."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        n = len(array)
+        if array.null_count < n:
+            self._key_kind(False, name)
+        _, offset_buffer, data_buffer = array.buffers()[:3]
+        offset_type = np.int64 if pa.types.is_large_string(array.type) else np.int32
+        offsets = np.frombuffer(offset_buffer, dtype=offset_type)
+        offsets = offsets[array.offset:array.offset + n + 1]
+        data = (np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None
+                else np.zeros(0, dtype=np.uint8))
+        skip = pc.or_(array.is_null(), pc.utf8_is_space(array).fill_null(True))
+        skip = np.asarray(skip.to_numpy(zero_copy_only=False)) | (np.diff(offsets) == 0)
+        return self.native.intern_customer_column(offsets.astype(np.int64), data,
+                                                  skip.view(np.uint8))
 
     def _customers(self, column: pd.Series, flag: Any) -> np.ndarray:
         codes, uniques = pd.factorize(column, use_na_sentinel=True)
@@ -945,7 +953,9 @@ def _arrow_lookup(array: Any, code_of: Any, missing_code: int, bad_code: int, re
 
 def _direction_code(label: str) -> int:
     label = label.strip().lower()
-    return 0 if label in ("inbound", "0", "false") else 1 if label in ("outbound", "1", "true") else 2
+    if label in ("inbound", "0", "false"):
+        return 0
+    return 1 if label in ("outbound", "1", "true") else 2
 
 
 def _offering_code(label: str) -> int:

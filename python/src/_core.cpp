@@ -156,6 +156,42 @@ void bind_store(py::module_& m) {
                out[i] = log.add_customer(keys[i]);
              return ids;
            })
+      .def(
+          "intern_customer_column",
+          [](EventLog& log,
+             py::array_t<std::int64_t, py::array::c_style | py::array::forcecast> offsets,
+             py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast> data,
+             py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast> skip) {
+            const auto rows = static_cast<std::size_t>(skip.size());
+            if (static_cast<std::size_t>(offsets.size()) != rows + 1)
+              throw InvalidArgument("offsets must hold one entry more than skip");
+            py::array_t<CustomerId> ids(static_cast<py::ssize_t>(rows));
+            const std::int64_t* offset = offsets.data();
+            const char* bytes = reinterpret_cast<const char*>(data.data());
+            const auto size = static_cast<std::int64_t>(data.size());
+            const std::uint8_t* skipped = skip.data();
+            CustomerId* out = ids.mutable_data();
+            {
+              py::gil_scoped_release release;
+              for (std::size_t i = 0; i < rows; ++i) {
+                if (skipped[i] != 0) {
+                  out[i] = no_customer;
+                  continue;
+                }
+                const std::int64_t first = offset[i], last = offset[i + 1];
+                if (first < 0 || last < first || last > size)
+                  throw InvalidArgument("string offsets out of range at row " + std::to_string(i));
+                out[i] = log.add_customer(
+                    std::string_view(bytes + first, static_cast<std::size_t>(last - first)));
+              }
+            }
+            return ids;
+          },
+          py::arg("offsets"), py::arg("data"), py::arg("skip"),
+          "Codes a column of UTF-8 customer keys given as Arrow-style offsets and bytes, adding "
+          "new keys in row order; rows with skip != 0 get no customer.")
+      .def("reserve", &EventLog::reserve, py::arg("count"),
+           "Reserves room for `count` events in the core columns.")
       .def("channel_codes",
            [](EventLog& log, const std::vector<std::string>& names) {
              py::array_t<ChannelId> ids(static_cast<py::ssize_t>(names.size()));
@@ -318,9 +354,8 @@ void bind_store(py::module_& m) {
         RejectionReport report;
         {
           py::gil_scoped_release release;
-          const std::string contents((std::istreambuf_iterator<char>(file)),
-                                     std::istreambuf_iterator<char>());
-          report = append_csv_text(log, contents, options, "'" + path + "'");
+          report = append_csv_stream(log, file, options, "'" + path + "'");
+          if (file.bad()) throw InvalidArgument("reading CSV file '" + path + "' failed");
         }
         return report_to_dict(report);
       },

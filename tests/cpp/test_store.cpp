@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <sstream>
 #include <vector>
 
 #include "cxlens/store/csv.hpp"
@@ -211,6 +212,33 @@ TEST_CASE("merge unites dictionaries by name and keeps both accounts") {
   CHECK(merged.rejections().balanced());
 }
 
+TEST_CASE("merge keeps every event's direction and offering flags") {
+  EventLog first = small_log();
+  Interaction a = event(0, t0, 0, 0, Direction::outbound);
+  a.offering = OfferingDimension::service;
+  first.append(a);
+  EventLog second = small_log();
+  const OfferingDimension offerings[] = {
+      OfferingDimension::none, OfferingDimension::product, OfferingDimension::service,
+      OfferingDimension::relationship, OfferingDimension::transformation};
+  for (std::size_t i = 0; i < 5; ++i) {
+    Interaction row = event(1, t0 + static_cast<Timestamp>(i) * day, 1, 0,
+                            i % 2 ? Direction::outbound : Direction::inbound);
+    row.offering = offerings[i];
+    second.append(row);
+  }
+  const EventLog merged = merge(first, second);  // neither finalized: rows in append order
+  REQUIRE(merged.size() == 6);
+  CHECK(EventLog::direction_of(merged.flags_column()[0]) == Direction::outbound);
+  CHECK(EventLog::offering_of(merged.flags_column()[0]) == OfferingDimension::service);
+  for (std::size_t i = 0; i < 5; ++i) {
+    CHECK(merged.flags_column()[1 + i] == second.flags_column()[i]);
+    CHECK(EventLog::offering_of(merged.flags_column()[1 + i]) == offerings[i]);
+    CHECK(EventLog::direction_of(merged.flags_column()[1 + i]) ==
+          (i % 2 ? Direction::outbound : Direction::inbound));
+  }
+}
+
 TEST_CASE("CSV: quoting, CRLF, BOM, optional columns and every text-level rejection") {
   const std::string text =
       "\xEF\xBB\xBF"
@@ -252,6 +280,71 @@ TEST_CASE("CSV: quoting, CRLF, BOM, optional columns and every text-level reject
   CHECK(log.at(1).direction == Direction::outbound);
   CHECK(log.at(1).case_id == no_case);
   CHECK(log.event_types()[log.at(1).event_type].kind == EventKind::complaint);
+}
+
+TEST_CASE("CSV streamed in small blocks reads exactly what the whole text reads") {
+  // Quoted fields with delimiters, doubled quotes and line breaks, CRLF and lone CR line ends,
+  // a BOM, a blank line and bad rows: every block size from 1 byte puts a block boundary
+  // inside each of them somewhere.
+  const std::string text =
+      "\xEF\xBB\xBF"
+      "customer,time,channel,event,value,direction,case\r\n"
+      "c1,2024-01-02T10:00:00Z,web,purchase,12.5,inbound,\"k\"\"1\"\r\n"
+      "\"c,2\",2024-01-01,call_center,complaint,,outbound,\"multi\r\nline, case\"\r\n"
+      "c3,2024-01-01,web,purchase\r\n"
+      "c\xC3\x28,2024-01-01,web,purchase,1,,\r"
+      "\"c\"\"4\",2024-01-03,web,purchase,7,,\n"
+      "\r\n"
+      "c5,2024-01-01,web,purchase,twelve,,\r\n"
+      "c6,2024-01-04,\"web\",purchase,1,,\"\"";
+  CsvOptions options;
+  options.columns.value = "value";
+  options.columns.direction = "direction";
+  options.columns.case_id = "case";
+  options.errors = ErrorPolicy::collect;
+  EventLog whole;
+  const auto expected = append_csv_text(whole, text, options);
+  REQUIRE(expected.rows_in == 7);
+  REQUIRE(expected.rows_accepted == 4);
+  for (std::size_t block = 1; block <= text.size() + 1; ++block) {
+    CAPTURE(block);
+    options.block_bytes = block;
+    options.chunk_rows = 1 + block % 3;  // validation chunks of 1-3 rows, too
+    std::istringstream stream(text);
+    EventLog log;
+    const auto report = append_csv_stream(log, stream, options);
+    CHECK(report.rows_in == expected.rows_in);
+    CHECK(report.rows_accepted == expected.rows_accepted);
+    CHECK(report.counts == expected.counts);
+    for (std::size_t r = 0; r < reject_reason_count; ++r) {
+      REQUIRE(report.examples[r].size() == expected.examples[r].size());
+      for (std::size_t i = 0; i < report.examples[r].size(); ++i) {
+        CHECK(report.examples[r][i].row == expected.examples[r][i].row);
+        CHECK(report.examples[r][i].column == expected.examples[r][i].column);
+      }
+    }
+    REQUIRE(log.size() == whole.size());
+    CHECK(log.customers().size() == whole.customers().size());
+    for (std::size_t c = 0; c < whole.customers().size(); ++c)
+      CHECK(log.customers().name(static_cast<CustomerId>(c)) ==
+            whole.customers().name(static_cast<CustomerId>(c)));
+    CHECK(log.cases().size() == whole.cases().size());
+    for (std::size_t c = 0; c < whole.cases().size(); ++c)
+      CHECK(log.cases().name(static_cast<CaseId>(c)) == whole.cases().name(static_cast<CaseId>(c)));
+    for (std::size_t i = 0; i < whole.size(); ++i) {
+      CHECK(log.customer_column()[i] == whole.customer_column()[i]);
+      CHECK(log.time_column()[i] == whole.time_column()[i]);
+      CHECK(log.value_column()[i] == whole.value_column()[i]);
+      CHECK(log.flags_column()[i] == whole.flags_column()[i]);
+      CHECK(log.case_column()[i] == whole.case_column()[i]);
+    }
+  }
+  EventLog check;
+  const auto again = append_csv_text(check, text, options);
+  CHECK(again.rows_in == 7);
+  CHECK(check.cases().name(0) == "k\"1");
+  CHECK(check.cases().name(1) == "multi\r\nline, case");
+  CHECK(check.customers().name(2) == "c\"4");
 }
 
 TEST_CASE("CSV: raise policy, fixed channels, epoch times, missing columns") {

@@ -228,3 +228,34 @@ def test_from_parquet_filter_and_from_dataset(tmp_path):
     assert_same_log(cxlens.EventLog.from_dataset(in_memory, batch_size=30, errors="collect",
                                                  **NAMES),
                     cxlens.EventLog.from_pandas(df, errors="collect", **NAMES))
+
+
+def test_read_csv_streams_blocks_with_quoted_line_breaks_across_boundaries(tmp_path):
+    # ~5 MB, more than one 4 MiB read block: a boundary falls inside some record; customer keys
+    # hold quotes, commas and CRLF line breaks inside quotes.
+    rng = np.random.default_rng(11)
+    n = 90_000
+    keys = np.array([f'k"{i},\r\nx' for i in range(997)], dtype=object)
+    df = pd.DataFrame({
+        "customer": keys[rng.integers(0, len(keys), n)],
+        "time": pd.Timestamp("2024-01-01", tz="UTC")
+        + pd.to_timedelta(rng.integers(0, 10**7, n), unit="s"),
+        "channel": rng.choice(["web", "app", "store"], n),
+        "event": rng.choice(["purchase", "browse"], n),
+        "value": np.round(rng.gamma(2.0, 10.0, n), 2),
+    })
+    path = tmp_path / "events.csv"
+    quoted = '"' + df.customer.str.replace('"', '""') + '"'
+    lines = (quoted + "," + df.time.dt.strftime("%Y-%m-%dT%H:%M:%SZ") + "," + df.channel + ","
+             + df.event + "," + df.value.map(repr))
+    path.write_bytes(("customer,time,channel,event,value\r\n" + "\r\n".join(lines) + "\r\n")
+                     .encode())
+    assert path.stat().st_size > 4 * 2**20 + 1000
+    log = cxlens.EventLog.read_csv(path, value="value")
+    expected = cxlens.EventLog.from_pandas(df, value="value")
+    assert log.rejections.rows_in == n and log.rejections.rows_rejected == 0
+    assert list(log.customers) == list(expected.customers)
+    np.testing.assert_array_equal(log.customer_codes, expected.customer_codes)
+    np.testing.assert_array_equal(log.time_ns, expected.time_ns)
+    np.testing.assert_array_equal(log.values, expected.values)
+    assert list(log.channels.channel) == list(expected.channels.channel)

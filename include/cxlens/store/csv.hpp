@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <fstream>
+#include <istream>
 #include <iterator>
 #include <optional>
 #include <string>
@@ -46,6 +47,7 @@ struct CsvOptions {
   TimeFormat time_format = TimeFormat::iso8601;  ///< How times are written.
   ErrorPolicy errors = ErrorPolicy::raise;       ///< Raise at the first bad row or collect.
   std::size_t chunk_rows = 1 << 16;              ///< Rows validated per batch.
+  std::size_t block_bytes = 1 << 22;             ///< Bytes read from a file at a time.
 };
 
 namespace detail {
@@ -84,22 +86,48 @@ inline bool valid_utf8(std::string_view text) noexcept {
   return true;
 }
 
-/// Splits CSV text into records of fields (RFC 4180 quoting, CRLF or LF line ends).
+/// Splits CSV text into records of fields (RFC 4180 quoting, CRLF or LF line ends). Reads
+/// either one text held in memory or a stream in fixed-size blocks: a record (or quoted field,
+/// or CRLF pair) cut by a block boundary is completed from the next block, so only the current
+/// block and the record being read are in memory.
 class CsvRecords {
  public:
-  CsvRecords(std::string_view text, char delimiter) : text_(text), delimiter_(delimiter) {}
+  /// Records of a whole text in memory.
+  CsvRecords(std::string_view text, char delimiter)
+      : text_(text), delimiter_(delimiter), at_end_(true) {}
+  /// Records of a stream read `block_bytes` at a time.
+  CsvRecords(std::istream& stream, char delimiter, std::size_t block_bytes = 1 << 22)
+      : delimiter_(delimiter), stream_(&stream), block_bytes_(block_bytes == 0 ? 1 : block_bytes) {
+    refill(0);
+  }
 
-  /// Reads the next record into `fields`; returns false at the end. `raw` is the record's text.
+  /// Reads the next record into `fields`; returns false at the end. `raw` is the record's text
+  /// (valid until the next call).
   bool next(std::vector<std::string>& fields, std::string_view& raw) {
+    for (;;) {
+      if (at_ >= text_.size() && !at_end_) refill(at_);
+      if (at_ >= text_.size()) return false;
+      const std::size_t start = at_;
+      if (parse(fields, raw)) return true;
+      // The block ended inside this record: read on and parse it again from its start.
+      at_ = start;
+      refill(start);
+    }
+  }
+
+ private:
+  /// Parses one record from `at_`; false when more input is needed to finish it.
+  bool parse(std::vector<std::string>& fields, std::string_view& raw) {
     fields.clear();
-    if (at_ >= text_.size()) return false;
     const std::size_t start = at_;
     std::string field;
     bool quoted = false;
+    const auto more = [&](std::size_t i) { return i < text_.size() || at_end_; };
     while (at_ < text_.size()) {
       const char c = text_[at_];
       if (quoted) {
         if (c == '"') {
+          if (!more(at_ + 1)) return false;
           if (at_ + 1 < text_.size() && text_[at_ + 1] == '"') {
             field += '"';
             at_ += 2;
@@ -121,6 +149,7 @@ class CsvRecords {
         field.clear();
         ++at_;
       } else if (c == '\n' || c == '\r') {
+        if (c == '\r' && !more(at_ + 1)) return false;
         raw = text_.substr(start, at_ - start);
         if (c == '\r' && at_ + 1 < text_.size() && text_[at_ + 1] == '\n') ++at_;
         ++at_;
@@ -131,15 +160,33 @@ class CsvRecords {
         ++at_;
       }
     }
+    if (!at_end_) return false;
     raw = text_.substr(start, at_ - start);
     fields.push_back(std::move(field));
     return true;
   }
 
- private:
+  /// Drops the text before `keep` and appends the next block of the stream.
+  void refill(std::size_t keep) {
+    if (stream_ == nullptr || at_end_) return;
+    buffer_.erase(0, keep);
+    at_ -= keep;
+    const std::size_t old_size = buffer_.size();
+    buffer_.resize(old_size + block_bytes_);
+    stream_->read(buffer_.data() + old_size, static_cast<std::streamsize>(block_bytes_));
+    const auto got = static_cast<std::size_t>(stream_->gcount());
+    buffer_.resize(old_size + got);
+    if (got < block_bytes_) at_end_ = true;
+    text_ = buffer_;
+  }
+
   std::string_view text_;
   char delimiter_;
+  bool at_end_ = false;
   std::size_t at_ = 0;
+  std::istream* stream_ = nullptr;
+  std::size_t block_bytes_ = 0;
+  std::string buffer_;
 };
 
 inline bool blank_record(const std::vector<std::string>& fields) {
@@ -172,14 +219,11 @@ inline std::optional<std::int64_t> parse_integer(std::string_view text) {
 
 }  // namespace detail
 
-/// Appends the events of CSV text to `log`. The first record is the header; blank lines are
-/// skipped (they hold no row). Every other record is accepted or rejected with a reason, and
-/// rows are numbered from 0 after the header. A mapped column missing from the header throws
-/// `NotFound` naming it. Returns the account of this text's rows.
-inline RejectionReport append_csv_text(EventLog& log, std::string_view csv_text,
-                                       const CsvOptions& options = {},
-                                       std::string_view source_name = "CSV input") {
-  detail::CsvRecords records(csv_text, options.delimiter);
+namespace detail {
+
+/// Appends the events of `records` (header first) to `log`; see `append_csv_text`.
+inline RejectionReport append_csv_records(EventLog& log, CsvRecords& records,
+                                          const CsvOptions& options, std::string_view source_name) {
   std::vector<std::string> fields;
   std::string_view raw;
   if (!records.next(fields, raw))
@@ -384,15 +428,39 @@ inline RejectionReport append_csv_text(EventLog& log, std::string_view csv_text,
   return report;
 }
 
-/// Reads a CSV file of events into `log` (a new log by default) and returns it. Nothing is
-/// lost silently: `log.rejections()` accounts for every row.
+}  // namespace detail
+
+/// Appends the events of CSV text to `log`. The first record is the header; blank lines are
+/// skipped (they hold no row). Every other record is accepted or rejected with a reason, and
+/// rows are numbered from 0 after the header. A mapped column missing from the header throws
+/// `NotFound` naming it. Returns the account of this text's rows.
+inline RejectionReport append_csv_text(EventLog& log, std::string_view csv_text,
+                                       const CsvOptions& options = {},
+                                       std::string_view source_name = "CSV input") {
+  detail::CsvRecords records(csv_text, options.delimiter);
+  return detail::append_csv_records(log, records, options, source_name);
+}
+
+/// Appends the events of a CSV stream to `log`, reading `options.block_bytes` at a time (so
+/// memory holds one block, the record being read and a chunk of coded rows, never the whole
+/// file), with exactly the rows, numbering and rejections of `append_csv_text` on the same
+/// text.
+inline RejectionReport append_csv_stream(EventLog& log, std::istream& stream,
+                                         const CsvOptions& options = {},
+                                         std::string_view source_name = "CSV input") {
+  detail::CsvRecords records(stream, options.delimiter, options.block_bytes);
+  return detail::append_csv_records(log, records, options, source_name);
+}
+
+/// Reads a CSV file of events into `log` (a new log by default) and returns it, block by block
+/// (see `append_csv_stream`). Nothing is lost silently: `log.rejections()` accounts for every
+/// row.
 inline EventLog read_csv(const std::string& path, const CsvOptions& options = {},
                          EventLog log = {}) {
   std::ifstream file(path, std::ios::binary);
   if (!file) throw NotFound("cannot open CSV file '" + path + "'");
-  const std::string contents((std::istreambuf_iterator<char>(file)),
-                             std::istreambuf_iterator<char>());
-  append_csv_text(log, contents, options, "'" + path + "'");
+  append_csv_stream(log, file, options, "'" + path + "'");
+  if (file.bad()) throw InvalidArgument("reading CSV file '" + path + "' failed");
   return log;
 }
 

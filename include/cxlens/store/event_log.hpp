@@ -842,14 +842,11 @@ inline EventLog merge(const EventLog& first, const EventLog& second) {
   Column<CustomerId> customer(n);
   Column<ChannelId> channel(n);
   Column<EventTypeId> event_type(n);
-  std::vector<std::uint8_t> direction(n), offering(n);
   Column<CaseId> case_id(second.case_column().empty() ? 0 : n);
   for (std::size_t i = 0; i < n; ++i) {
     customer[i] = customer_map[second.customer_column()[i]];
     channel[i] = channel_map[second.channel_column()[i]];
     event_type[i] = type_map[second.event_type_column()[i]];
-    direction[i] = second.flags_column()[i] & 1;
-    offering[i] = second.flags_column()[i] >> 1 & 7;
     if (!case_id.empty()) {
       const CaseId original = second.case_column()[i];
       case_id[i] = original == no_case ? no_case : case_map[original];
@@ -862,15 +859,18 @@ inline EventLog merge(const EventLog& first, const EventLog& second) {
   columns.event_type = event_type;
   columns.value = second.value_column();
   columns.cost = second.cost_column();
-  columns.direction = direction;
-  columns.offering = offering;
   columns.case_id = case_id;
   columns.score = second.score_column();
   const auto time_range = merged.time_range();
   merged.set_time_range(
       {std::numeric_limits<Timestamp>::min() + 1, std::numeric_limits<Timestamp>::max()});
-  merged.append(columns, ErrorPolicy::raise);
+  const std::size_t old_size = merged.size();
+  merged.append(columns, ErrorPolicy::raise);  // every row of a valid log is kept, in order
   merged.set_time_range(time_range);
+  // The flags (direction, offering) need no recoding: copy second's packed column as it is
+  // over the zeros `append` wrote for the absent direction and offering columns.
+  std::copy(second.flags_column().begin(), second.flags_column().end(),
+            merged.flags_.begin() + static_cast<std::ptrdiff_t>(old_size));
   // Rejections of both inputs stay on record; the copy of `second`'s rows was counted again by
   // `append` and is replaced by second's own account.
   merged.rejections_ = first.rejections();
