@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
       std::string path;
       for (const auto& step : top.steps[v])
         path += (path.empty() ? "" : " > ") + step;
+      if (path.empty()) path = "(a purchase without an earlier touchpoint)";
       std::printf("  %6.1f%%  conversion %5.1f%%  %s\n", 100 * top.share[v],
                   100 * top.conversion_rate[v], path.c_str());
     }
