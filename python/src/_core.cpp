@@ -126,36 +126,48 @@ void bind_store(py::module_& m) {
   using U8 = std::optional<py::array_t<std::uint8_t, py::array::c_style>>;
   py::class_<EventLog>(m, "EventLog", "The native columnar event log (use cxlens.EventLog).")
       .def(py::init<>())
-      .def("copy", [](const EventLog& log) { return EventLog(log); })
+      .def(
+          "copy", [](const EventLog& log) { return EventLog(log); }, "A deep copy of the log.")
       .def(
           "add_channel",
           [](EventLog& log, const std::string& name, const std::string& kind,
              std::optional<double> cost) {
             return log.add_channel(Channel{name, parse_channel_kind(kind), cost});
           },
-          py::arg("name"), py::arg("kind") = "unknown", py::arg("cost_per_contact") = py::none())
+          py::arg("name"), py::arg("kind") = "unknown", py::arg("cost_per_contact") = py::none(),
+          "Declares a channel (name, ChannelKind name, cost per contact or None); returns its "
+          "code.")
       .def(
           "add_event_type",
           [](EventLog& log, const std::string& name, const std::string& kind) {
             return log.add_event_type(EventType{name, parse_event_kind(kind)});
           },
-          py::arg("name"), py::arg("kind") = "other")
-      .def("set_channels_fixed", &EventLog::set_channels_fixed)
-      .def("set_event_types_fixed", &EventLog::set_event_types_fixed)
-      .def("set_time_range",
-           [](EventLog& log, Timestamp first, Timestamp last) {
-             log.set_time_range({first, last});
-           })
-      .def("set_integer_customer_keys", &EventLog::set_integer_customer_keys)
-      .def_property_readonly("integer_customer_keys", &EventLog::integer_customer_keys)
-      .def("intern_customers",
-           [](EventLog& log, const std::vector<std::string>& keys) {
-             py::array_t<CustomerId> ids(static_cast<py::ssize_t>(keys.size()));
-             auto* out = ids.mutable_data();
-             for (std::size_t i = 0; i < keys.size(); ++i)
-               out[i] = log.add_customer(keys[i]);
-             return ids;
-           })
+          py::arg("name"), py::arg("kind") = "other",
+          "Declares an event type (name, EventKind name); returns its code.")
+      .def("set_channels_fixed", &EventLog::set_channels_fixed,
+           "When true, events in undeclared channels are rejected instead of added.")
+      .def("set_event_types_fixed", &EventLog::set_event_types_fixed,
+           "When true, events of undeclared types are rejected instead of added.")
+      .def(
+          "set_time_range",
+          [](EventLog& log, Timestamp first, Timestamp last) {
+            log.set_time_range({first, last});
+          },
+          "Accepted time range [first, last] in UTC ns; events outside are rejected.")
+      .def("set_integer_customer_keys", &EventLog::set_integer_customer_keys,
+           "Marks customer keys as integers (kept as text, reported as integers).")
+      .def_property_readonly("integer_customer_keys", &EventLog::integer_customer_keys,
+                             "Whether customer keys are integers.")
+      .def(
+          "intern_customers",
+          [](EventLog& log, const std::vector<std::string>& keys) {
+            py::array_t<CustomerId> ids(static_cast<py::ssize_t>(keys.size()));
+            auto* out = ids.mutable_data();
+            for (std::size_t i = 0; i < keys.size(); ++i)
+              out[i] = log.add_customer(keys[i]);
+            return ids;
+          },
+          "Codes of the given customer keys, adding new keys (uint32 array).")
       .def(
           "intern_customer_column",
           [](EventLog& log,
@@ -192,27 +204,33 @@ void bind_store(py::module_& m) {
           "new keys in row order; rows with skip != 0 get no customer.")
       .def("reserve", &EventLog::reserve, py::arg("count"),
            "Reserves room for `count` events in the core columns.")
-      .def("channel_codes",
-           [](EventLog& log, const std::vector<std::string>& names) {
-             py::array_t<ChannelId> ids(static_cast<py::ssize_t>(names.size()));
-             for (std::size_t i = 0; i < names.size(); ++i)
-               ids.mutable_data()[i] = log.channel_for(names[i]);
-             return ids;
-           })
-      .def("event_type_codes",
-           [](EventLog& log, const std::vector<std::string>& names) {
-             py::array_t<EventTypeId> ids(static_cast<py::ssize_t>(names.size()));
-             for (std::size_t i = 0; i < names.size(); ++i)
-               ids.mutable_data()[i] = log.event_type_for(names[i]);
-             return ids;
-           })
-      .def("case_codes",
-           [](EventLog& log, const std::vector<std::string>& keys) {
-             py::array_t<CaseId> ids(static_cast<py::ssize_t>(keys.size()));
-             for (std::size_t i = 0; i < keys.size(); ++i)
-               ids.mutable_data()[i] = log.add_case(keys[i]);
-             return ids;
-           })
+      .def(
+          "channel_codes",
+          [](EventLog& log, const std::vector<std::string>& names) {
+            py::array_t<ChannelId> ids(static_cast<py::ssize_t>(names.size()));
+            for (std::size_t i = 0; i < names.size(); ++i)
+              ids.mutable_data()[i] = log.channel_for(names[i]);
+            return ids;
+          },
+          "Codes of the given channel names (adding them unless channels are fixed).")
+      .def(
+          "event_type_codes",
+          [](EventLog& log, const std::vector<std::string>& names) {
+            py::array_t<EventTypeId> ids(static_cast<py::ssize_t>(names.size()));
+            for (std::size_t i = 0; i < names.size(); ++i)
+              ids.mutable_data()[i] = log.event_type_for(names[i]);
+            return ids;
+          },
+          "Codes of the given event type names (adding them unless types are fixed).")
+      .def(
+          "case_codes",
+          [](EventLog& log, const std::vector<std::string>& keys) {
+            py::array_t<CaseId> ids(static_cast<py::ssize_t>(keys.size()));
+            for (std::size_t i = 0; i < keys.size(); ++i)
+              ids.mutable_data()[i] = log.add_case(keys[i]);
+            return ids;
+          },
+          "Codes of the given case keys, adding new keys.")
       .def(
           "append",
           [](EventLog& log, py::array_t<CustomerId, py::array::c_style> customer,
@@ -259,74 +277,112 @@ void bind_store(py::module_& m) {
           py::arg("case_id") = py::none(), py::arg("score") = py::none(),
           py::arg("prior_rejection") = py::none(), py::arg("prior_field") = py::none(),
           py::arg("column_names") = std::vector<std::string>{}, py::arg("errors") = "raise",
-          py::arg("first_row") = 0)
-      .def("finalize", &EventLog::finalize, py::call_guard<py::gil_scoped_release>())
-      .def_property_readonly("finalized", &EventLog::finalized)
+          py::arg("first_row") = 0,
+          "Validates and appends a chunk of coded event columns; returns its rejection account "
+          "(errors 'raise' or 'collect').")
+      .def("finalize", &EventLog::finalize, py::call_guard<py::gil_scoped_release>(),
+           "Sorts events by (customer, time) and builds the per-customer index (releases the GIL).")
+      .def_property_readonly("finalized", &EventLog::finalized,
+                             "Whether finalize() has run since the last append.")
       .def("__len__", &EventLog::size)
-      .def_property_readonly("customer_count", &EventLog::customer_count)
-      .def_property_readonly("memory_bytes", &EventLog::memory_bytes)
-      .def("customer_column",
-           [](py::object self) {
-             return readonly_view(self.cast<const EventLog&>().customer_column(), self);
-           })
-      .def("time_column",
-           [](py::object self) {
-             return readonly_view(self.cast<const EventLog&>().time_column(), self);
-           })
-      .def("channel_column",
-           [](py::object self) {
-             return readonly_view(self.cast<const EventLog&>().channel_column(), self);
-           })
-      .def("event_type_column",
-           [](py::object self) {
-             return readonly_view(self.cast<const EventLog&>().event_type_column(), self);
-           })
-      .def("value_column",
-           [](py::object self) {
-             return readonly_view(self.cast<const EventLog&>().value_column(), self);
-           })
-      .def("flags_column",
-           [](py::object self) {
-             return readonly_view(self.cast<const EventLog&>().flags_column(), self);
-           })
-      .def("cost_column",
-           [](py::object self) {
-             return readonly_view(self.cast<const EventLog&>().cost_column(), self);
-           })
-      .def("case_column",
-           [](py::object self) {
-             return readonly_view(self.cast<const EventLog&>().case_column(), self);
-           })
-      .def("score_column",
-           [](py::object self) {
-             return readonly_view(self.cast<const EventLog&>().score_column(), self);
-           })
-      .def("customer_offsets",
-           [](py::object self) {
-             return readonly_view(self.cast<const EventLog&>().customer_offsets(), self);
-           })
-      .def("customer_keys", [](const EventLog& log) { return log.customers().names(); })
-      .def("case_keys", [](const EventLog& log) { return log.cases().names(); })
-      .def("channels",
-           [](const EventLog& log) {
-             py::list result;
-             for (const auto& channel : log.channels())
-               result.append(py::make_tuple(channel.name, std::string(to_string(channel.kind)),
-                                            channel.cost_per_contact));
-             return result;
-           })
-      .def("event_types",
-           [](const EventLog& log) {
-             py::list result;
-             for (const auto& type : log.event_types())
-               result.append(py::make_tuple(type.name, std::string(to_string(type.kind))));
-             return result;
-           })
-      .def("rejections", [](const EventLog& log) { return report_to_dict(log.rejections()); })
+      .def_property_readonly("customer_count", &EventLog::customer_count,
+                             "Number of distinct customers.")
+      .def_property_readonly("memory_bytes", &EventLog::memory_bytes,
+                             "Bytes held by columns, index and dictionaries.")
+      .def(
+          "customer_column",
+          [](py::object self) {
+            return readonly_view(self.cast<const EventLog&>().customer_column(), self);
+          },
+          "Customer code per event (read-only view, no copy).")
+      .def(
+          "time_column",
+          [](py::object self) {
+            return readonly_view(self.cast<const EventLog&>().time_column(), self);
+          },
+          "Event time in UTC ns (read-only view).")
+      .def(
+          "channel_column",
+          [](py::object self) {
+            return readonly_view(self.cast<const EventLog&>().channel_column(), self);
+          },
+          "Channel code per event (read-only view).")
+      .def(
+          "event_type_column",
+          [](py::object self) {
+            return readonly_view(self.cast<const EventLog&>().event_type_column(), self);
+          },
+          "Event type code per event (read-only view).")
+      .def(
+          "value_column",
+          [](py::object self) {
+            return readonly_view(self.cast<const EventLog&>().value_column(), self);
+          },
+          "Monetary value per event (read-only view).")
+      .def(
+          "flags_column",
+          [](py::object self) {
+            return readonly_view(self.cast<const EventLog&>().flags_column(), self);
+          },
+          "Flags per event: bit 0 direction, bits 1-3 offering dimension (read-only view).")
+      .def(
+          "cost_column",
+          [](py::object self) {
+            return readonly_view(self.cast<const EventLog&>().cost_column(), self);
+          },
+          "Cost per event, NaN = the channel's cost per contact (read-only view; empty when no "
+          "input had costs).")
+      .def(
+          "case_column",
+          [](py::object self) {
+            return readonly_view(self.cast<const EventLog&>().case_column(), self);
+          },
+          "Case code per event (read-only view; empty when no input had cases).")
+      .def(
+          "score_column",
+          [](py::object self) {
+            return readonly_view(self.cast<const EventLog&>().score_column(), self);
+          },
+          "Score per event, NaN = none (read-only view; empty when no input had scores).")
+      .def(
+          "customer_offsets",
+          [](py::object self) {
+            return readonly_view(self.cast<const EventLog&>().customer_offsets(), self);
+          },
+          "CSR offsets: customer c's events are rows [offsets[c], offsets[c+1]) (after finalize).")
+      .def(
+          "customer_keys", [](const EventLog& log) { return log.customers().names(); },
+          "Customer keys by code.")
+      .def(
+          "case_keys", [](const EventLog& log) { return log.cases().names(); },
+          "Case keys by code.")
+      .def(
+          "channels",
+          [](const EventLog& log) {
+            py::list result;
+            for (const auto& channel : log.channels())
+              result.append(py::make_tuple(channel.name, std::string(to_string(channel.kind)),
+                                           channel.cost_per_contact));
+            return result;
+          },
+          "Channels by code as (name, kind, cost per contact or None) tuples.")
+      .def(
+          "event_types",
+          [](const EventLog& log) {
+            py::list result;
+            for (const auto& type : log.event_types())
+              result.append(py::make_tuple(type.name, std::string(to_string(type.kind))));
+            return result;
+          },
+          "Event types by code as (name, kind) tuples.")
+      .def(
+          "rejections", [](const EventLog& log) { return report_to_dict(log.rejections()); },
+          "The rejection account of every row appended so far, as a dict.")
       .def(
           "merge",
           [](const EventLog& first, const EventLog& second) { return merge(first, second); },
-          py::call_guard<py::gil_scoped_release>());
+          py::call_guard<py::gil_scoped_release>(),
+          "A new finalized log with the events of both logs (customers matched by key).");
 
   m.def(
       "read_csv",
@@ -363,29 +419,40 @@ void bind_store(py::module_& m) {
       py::arg("time_format") = "iso8601", py::arg("errors") = "raise",
       "Appends a CSV file's events to a native log; returns the file's rejection account.");
 
-  m.def("reject_reasons", [] {
-    std::vector<std::string> names;
-    for (std::size_t i = 0; i < reject_reason_count; ++i)
-      names.emplace_back(to_string(static_cast<RejectReason>(i)));
-    return names;
-  });
-  m.def("event_kinds", [] {
-    std::vector<std::string> names;
-    for (std::size_t i = 0; i < event_kind_count; ++i)
-      names.emplace_back(to_string(static_cast<EventKind>(i)));
-    return names;
-  });
-  m.def("standard_channels", [] {
-    py::list result;
-    for (const auto& channel : standard_channels())
-      result.append(py::make_tuple(channel.name, std::string(to_string(channel.kind))));
-    return result;
-  });
+  m.def(
+      "reject_reasons",
+      [] {
+        std::vector<std::string> names;
+        for (std::size_t i = 0; i < reject_reason_count; ++i)
+          names.emplace_back(to_string(static_cast<RejectReason>(i)));
+        return names;
+      },
+      "Names of the reasons a row can be rejected (RejectReason), by code.");
+  m.def(
+      "event_kinds",
+      [] {
+        std::vector<std::string> names;
+        for (std::size_t i = 0; i < event_kind_count; ++i)
+          names.emplace_back(to_string(static_cast<EventKind>(i)));
+        return names;
+      },
+      "Names of the standard event kinds (EventKind), by code.");
+  m.def(
+      "standard_channels",
+      [] {
+        py::list result;
+        for (const auto& channel : standard_channels())
+          result.append(py::make_tuple(channel.name, std::string(to_string(channel.kind))));
+        return result;
+      },
+      "The standard channels as (name, kind) tuples.");
   m.def("hash_identity_key", &hash_identity_key, py::arg("salt"), py::arg("key"),
         "Salted HMAC-SHA-256 of an identity key, 64 hex characters.");
   m.def("hash_identity_key64", &hash_identity_key64, py::arg("salt"), py::arg("key"),
         "The first 8 bytes of the salted hash as an unsigned integer.");
-  m.def("parse_iso8601", &parse_iso8601, py::arg("text"));
+  m.def(
+      "parse_iso8601", &parse_iso8601, py::arg("text"),
+      "Parses an ISO 8601 date or date-time to UTC ns; raises InvalidArgument when it is not one.");
   m.def(
       "summary_header",
       [](const py::bytes& bytes) {

@@ -383,65 +383,78 @@ void bind_identity(py::module_& m) {
         return normalizer_from(normalizer)(text);
       },
       py::arg("normalizer"), py::arg("text"), "The normalised form of one value.");
-  m.def("jaro_winkler", &jaro_winkler, py::arg("a"), py::arg("b"));
+  m.def("jaro_winkler", &jaro_winkler, py::arg("a"), py::arg("b"),
+        "Jaro-Winkler similarity of two strings, in [0, 1].");
   m.def(
       "levenshtein", [](std::string_view a, std::string_view b) { return levenshtein(a, b); },
-      py::arg("a"), py::arg("b"));
-  m.def("identity_fields", [] {
-    std::vector<std::string> names;
-    for (std::size_t i = 0; i < identity_field_count; ++i)
-      names.emplace_back(to_string(static_cast<IdentityField>(i)));
-    return names;
-  });
+      py::arg("a"), py::arg("b"), "Levenshtein edit distance of two strings (in code points).");
+  m.def(
+      "identity_fields",
+      [] {
+        std::vector<std::string> names;
+        for (std::size_t i = 0; i < identity_field_count; ++i)
+          names.emplace_back(to_string(static_cast<IdentityField>(i)));
+        return names;
+      },
+      "Names of the identity model fields (IdentityField), by code.");
 
   py::class_<Resolution>(m, "IdentityResolution",
                          "The state of a resolution (use cxlens.identity.resolve).")
-      .def("copy", [](const Resolution& r) { return Resolution(r); })
-      .def("report", &report_to_dict)
-      .def("golden",
-           [](const Resolution& r) {
-             const auto golden = golden_records(r);
-             py::dict out;
-             out["customer"] = golden.customer;
-             out["records"] = golden.record_count;
-             for (std::size_t a = 0; a < golden.fields.size(); ++a) {
-               const std::string name(to_string(golden.fields[a]));
-               std::vector<std::string> source, record;
-               for (auto index : golden.record[a]) {
-                 if (index == GoldenRecords::no_record) {
-                   source.emplace_back(), record.emplace_back();
-                   continue;
-                 }
-                 source.push_back(r.spec.sources[r.source[index]].name);
-                 record.push_back(output_record_id(r, index));
-               }
-               out[py::str(name)] = golden.value[a];
-               out[py::str(name + "_source")] = source;
-               out[py::str(name + "_record")] = record;
-             }
-             return out;
-           })
-      .def("lineage",
-           [](const Resolution& r) {
-             std::vector<std::string> source, record;
-             for (std::uint32_t i = 0; i < r.customer.size(); ++i) {
-               source.push_back(r.spec.sources[r.source[i]].name);
-               record.push_back(output_record_id(r, i));
-             }
-             py::dict out;
-             out["source"] = source;
-             out["record_id"] = record;
-             out["row"] = r.row;
-             out["customer"] = r.customer;
-             return out;
-           })
-      .def("fields",
-           [](const Resolution& r) {
-             std::vector<std::string> names;
-             for (auto field : r.fields)
-               names.emplace_back(to_string(field));
-             return names;
-           })
+      .def(
+          "copy", [](const Resolution& r) { return Resolution(r); },
+          "A deep copy of the resolution.")
+      .def("report", &report_to_dict,
+           "Counts of what the run did (records, pairs, links, clusters cut ...) as a dict.")
+      .def(
+          "golden",
+          [](const Resolution& r) {
+            const auto golden = golden_records(r);
+            py::dict out;
+            out["customer"] = golden.customer;
+            out["records"] = golden.record_count;
+            for (std::size_t a = 0; a < golden.fields.size(); ++a) {
+              const std::string name(to_string(golden.fields[a]));
+              std::vector<std::string> source, record;
+              for (auto index : golden.record[a]) {
+                if (index == GoldenRecords::no_record) {
+                  source.emplace_back(), record.emplace_back();
+                  continue;
+                }
+                source.push_back(r.spec.sources[r.source[index]].name);
+                record.push_back(output_record_id(r, index));
+              }
+              out[py::str(name)] = golden.value[a];
+              out[py::str(name + "_source")] = source;
+              out[py::str(name + "_record")] = record;
+            }
+            return out;
+          },
+          "Golden records: one row per customer by survivorship (dict of columns).")
+      .def(
+          "lineage",
+          [](const Resolution& r) {
+            std::vector<std::string> source, record;
+            for (std::uint32_t i = 0; i < r.customer.size(); ++i) {
+              source.push_back(r.spec.sources[r.source[i]].name);
+              record.push_back(output_record_id(r, i));
+            }
+            py::dict out;
+            out["source"] = source;
+            out["record_id"] = record;
+            out["row"] = r.row;
+            out["customer"] = r.customer;
+            return out;
+          },
+          "Lineage: the customer and source of every record (dict of columns).")
+      .def(
+          "fields",
+          [](const Resolution& r) {
+            std::vector<std::string> names;
+            for (auto field : r.fields)
+              names.emplace_back(to_string(field));
+            return names;
+          },
+          "The model fields the resolution uses.")
       .def(
           "resolve_more",
           [](Resolution& r, const py::list& tables) {
@@ -449,7 +462,8 @@ void bind_identity(py::module_& m) {
             py::gil_scoped_release release;
             resolve_more(r, records);
           },
-          py::arg("tables"))
+          py::arg("tables"),
+          "Scores new records against the kept model and blocks; existing customer ids stay.")
       .def(
           "unify",
           [](const Resolution& r,
@@ -460,7 +474,7 @@ void bind_identity(py::module_& m) {
             py::gil_scoped_release release;
             return unify_events(r, sources);
           },
-          py::arg("logs"));
+          py::arg("logs"), "One EventLog keyed by customer from every source's events.");
 
   m.def(
       "identity_resolve",

@@ -93,43 +93,60 @@ py::dict variant_dict(const VariantTable& table) {
 void bind_journey(py::module_& m) {
   py::class_<JourneySet>(m, "JourneySet", "Journeys as flat columns (use cxlens.journey).")
       .def("__len__", &JourneySet::size)
-      .def_property_readonly("key",
-                             [](const JourneySet& s) { return std::string(to_string(s.key)); })
-      .def_property_readonly("step_count", &JourneySet::step_count)
-      .def("touchpoints",
-           [](const JourneySet& s) {
-             py::list rows;
-             for (const auto& t : s.touchpoints)
-               rows.append(py::make_tuple(t.name, std::string(to_string(t.kind))));
-             return rows;
-           })
-      .def("report", [](const JourneySet& s) { return journey_report(s.report); })
-      .def("columns",
-           [](const JourneySet& s) {
-             py::dict d;
-             d["offsets"] = to_numpy(s.offsets);
-             d["step_touchpoint"] = to_numpy(s.step_touchpoint);
-             d["step_time"] = to_numpy(s.step_time);
-             d["step_event"] = to_numpy(s.step_event);
-             d["customer"] = to_numpy(s.customer);
-             d["case_id"] = to_numpy(s.case_id);
-             d["start"] = to_numpy(s.start);
-             d["end"] = to_numpy(s.end);
-             d["converted"] = to_numpy(s.converted);
-             d["revenue"] = to_numpy(s.revenue);
-             d["cost"] = to_numpy(s.cost);
-             d["unknown_cost_events"] = to_numpy(s.unknown_cost_events);
-             return d;
-           })
-      .def("in_range", [](const JourneySet& s, Timestamp first,
-                          Timestamp last) { return journeys_in_range(s, first, last); })
-      .def("of_segment",
-           [](const JourneySet& s, py::array_t<std::uint8_t, py::array::c_style> mask) {
-             return journeys_of_segment(s, std::span<const std::uint8_t>(
-                                               mask.data(), static_cast<std::size_t>(mask.size())));
-           })
-      .def("top_variants",
-           [](const JourneySet& s, std::size_t k) { return top_variant_journeys(s, k); });
+      .def_property_readonly(
+          "key", [](const JourneySet& s) { return std::string(to_string(s.key)); },
+          "What a touchpoint is: 'channel', 'event' or 'channel_event'.")
+      .def_property_readonly("step_count", &JourneySet::step_count,
+                             "Total steps over all journeys.")
+      .def(
+          "touchpoints",
+          [](const JourneySet& s) {
+            py::list rows;
+            for (const auto& t : s.touchpoints)
+              rows.append(py::make_tuple(t.name, std::string(to_string(t.kind))));
+            return rows;
+          },
+          "Touchpoints by code as (name, kind) tuples.")
+      .def(
+          "report", [](const JourneySet& s) { return journey_report(s.report); },
+          "Counts of what building the journeys did (journeys, steps, events skipped ...) as a "
+          "dict.")
+      .def(
+          "columns",
+          [](const JourneySet& s) {
+            py::dict d;
+            d["offsets"] = to_numpy(s.offsets);
+            d["step_touchpoint"] = to_numpy(s.step_touchpoint);
+            d["step_time"] = to_numpy(s.step_time);
+            d["step_event"] = to_numpy(s.step_event);
+            d["customer"] = to_numpy(s.customer);
+            d["case_id"] = to_numpy(s.case_id);
+            d["start"] = to_numpy(s.start);
+            d["end"] = to_numpy(s.end);
+            d["converted"] = to_numpy(s.converted);
+            d["revenue"] = to_numpy(s.revenue);
+            d["cost"] = to_numpy(s.cost);
+            d["unknown_cost_events"] = to_numpy(s.unknown_cost_events);
+            return d;
+          },
+          "The journeys as flat numpy columns (dict).")
+      .def(
+          "in_range",
+          [](const JourneySet& s, Timestamp first, Timestamp last) {
+            return journeys_in_range(s, first, last);
+          },
+          "The journeys that start in [first, last] (UTC ns).")
+      .def(
+          "of_segment",
+          [](const JourneySet& s, py::array_t<std::uint8_t, py::array::c_style> mask) {
+            return journeys_of_segment(s, std::span<const std::uint8_t>(
+                                              mask.data(), static_cast<std::size_t>(mask.size())));
+          },
+          "The journeys of the customers whose mask entry (uint8 per customer code) is nonzero.")
+      .def(
+          "top_variants",
+          [](const JourneySet& s, std::size_t k) { return top_variant_journeys(s, k); },
+          "The journeys whose variant is among the k most frequent.");
 
   m.def(
       "build_journeys",
@@ -147,41 +164,49 @@ void bind_journey(py::module_& m) {
       },
       py::arg("log"), py::arg("key") = "channel", py::arg("by_case") = false, py::arg("gap") = 0,
       py::arg("goal_kinds") = std::vector<std::string>{}, py::arg("goal_as_step") = true,
-      py::arg("first_customer") = 0, py::arg("last_customer") = no_customer);
+      py::arg("first_customer") = 0, py::arg("last_customer") = no_customer,
+      "Cuts a finalized log's customers into journeys (by case, inactivity gap or goal events).");
 
   py::class_<JourneyGraph>(m, "JourneyGraph",
                            "A journey graph on Boost.Graph (use cxlens.journey).")
-      .def_property_readonly("vertex_count", &JourneyGraph::vertex_count)
-      .def_property_readonly("edge_count", &JourneyGraph::edge_count)
-      .def_readonly("journeys", &JourneyGraph::journeys)
-      .def("nodes",
-           [](const JourneyGraph& g) {
-             const auto t = node_table(g);
-             py::dict d;
-             d["touchpoint"] = t.touchpoint;
-             d["kind"] = t.kind;
-             d["occurrences"] = to_numpy(t.occurrences);
-             d["customers"] = to_numpy(t.customers);
-             d["starts"] = to_numpy(t.starts);
-             d["ends"] = to_numpy(t.ends);
-             d["betweenness"] = to_numpy(t.betweenness);
-             d["component"] = to_numpy(t.component);
-             return d;
-           })
-      .def("edges",
-           [](const JourneyGraph& g) {
-             const auto t = edge_table(g);
-             py::dict d;
-             d["source"] = t.source;
-             d["target"] = t.target;
-             d["count"] = to_numpy(t.count);
-             d["customers"] = to_numpy(t.customers);
-             d["share"] = to_numpy(t.share);
-             d["mean_seconds"] = to_numpy(t.mean_seconds);
-             d["median_seconds"] = to_numpy(t.median_seconds);
-             d["p90_seconds"] = to_numpy(t.p90_seconds);
-             return d;
-           })
+      .def_property_readonly("vertex_count", &JourneyGraph::vertex_count,
+                             "Number of touchpoint vertices.")
+      .def_property_readonly("edge_count", &JourneyGraph::edge_count,
+                             "Number of directly-follows edges.")
+      .def_readonly("journeys", &JourneyGraph::journeys,
+                    "Number of journeys the graph was built from.")
+      .def(
+          "nodes",
+          [](const JourneyGraph& g) {
+            const auto t = node_table(g);
+            py::dict d;
+            d["touchpoint"] = t.touchpoint;
+            d["kind"] = t.kind;
+            d["occurrences"] = to_numpy(t.occurrences);
+            d["customers"] = to_numpy(t.customers);
+            d["starts"] = to_numpy(t.starts);
+            d["ends"] = to_numpy(t.ends);
+            d["betweenness"] = to_numpy(t.betweenness);
+            d["component"] = to_numpy(t.component);
+            return d;
+          },
+          "Vertex table (dict of columns): counts, starts, ends, betweenness.")
+      .def(
+          "edges",
+          [](const JourneyGraph& g) {
+            const auto t = edge_table(g);
+            py::dict d;
+            d["source"] = t.source;
+            d["target"] = t.target;
+            d["count"] = to_numpy(t.count);
+            d["customers"] = to_numpy(t.customers);
+            d["share"] = to_numpy(t.share);
+            d["mean_seconds"] = to_numpy(t.mean_seconds);
+            d["median_seconds"] = to_numpy(t.median_seconds);
+            d["p90_seconds"] = to_numpy(t.p90_seconds);
+            return d;
+          },
+          "Edge table (dict of columns): counts, customers, duration medians and p90.")
       .def(
           "to_dot",
           [](const JourneyGraph& g, bool start_end, bool durations, const std::string& rankdir) {
@@ -191,37 +216,48 @@ void bind_journey(py::module_& m) {
             options.rankdir = rankdir;
             return to_dot(g, options);
           },
-          py::arg("start_end") = true, py::arg("durations") = true, py::arg("rankdir") = "LR")
-      .def("filter_min_count", &filter_min_count, py::arg("min_count"))
-      .def("loops", [](const JourneyGraph& g) {
-        const auto report = loops(g);
-        py::dict d;
-        py::list groups;
-        for (const auto& loop : report.loops) {
-          std::vector<std::string> names;
-          for (const auto v : loop)
-            names.push_back(g.graph[v].name);
-          groups.append(names);
-        }
-        std::vector<std::string> self;
-        for (const auto v : report.self_loops)
-          self.push_back(g.graph[v].name);
-        d["loops"] = groups;
-        d["self_loops"] = self;
-        d["self_loop_transitions"] = report.self_loop_transitions;
-        d["components"] = report.components;
-        return d;
-      });
+          py::arg("start_end") = true, py::arg("durations") = true, py::arg("rankdir") = "LR",
+          "The graph in Graphviz DOT.")
+      .def("filter_min_count", &filter_min_count, py::arg("min_count"),
+           "The graph without edges seen fewer than min_count times.")
+      .def(
+          "loops",
+          [](const JourneyGraph& g) {
+            const auto report = loops(g);
+            py::dict d;
+            py::list groups;
+            for (const auto& loop : report.loops) {
+              std::vector<std::string> names;
+              for (const auto v : loop)
+                names.push_back(g.graph[v].name);
+              groups.append(names);
+            }
+            std::vector<std::string> self;
+            for (const auto v : report.self_loops)
+              self.push_back(g.graph[v].name);
+            d["loops"] = groups;
+            d["self_loops"] = self;
+            d["self_loop_transitions"] = report.self_loop_transitions;
+            d["components"] = report.components;
+            return d;
+          },
+          "Self-loops and strongly connected components (dict).");
 
   py::class_<DirectlyFollowsSummary>(
       m, "DirectlyFollowsSummary",
       "Mergeable directly-follows counts (summary -> merge -> finish).")
       .def(py::init<bool>(), py::arg("keep_durations") = true)
-      .def("add", &DirectlyFollowsSummary::add, py::call_guard<py::gil_scoped_release>())
-      .def("merge", &DirectlyFollowsSummary::merge, py::call_guard<py::gil_scoped_release>())
-      .def_property_readonly("journeys", &DirectlyFollowsSummary::journeys)
-      .def_property_readonly("transitions", &DirectlyFollowsSummary::transitions)
-      .def("finish", [](const DirectlyFollowsSummary& s) { return finish(s); })
+      .def("add", &DirectlyFollowsSummary::add, py::call_guard<py::gil_scoped_release>(),
+           "Adds a journey set's directly-follows counts (releases the GIL).")
+      .def("merge", &DirectlyFollowsSummary::merge, py::call_guard<py::gil_scoped_release>(),
+           "Adds another summary (associative and commutative).")
+      .def_property_readonly("journeys", &DirectlyFollowsSummary::journeys,
+                             "Number of journeys summarised.")
+      .def_property_readonly("transitions", &DirectlyFollowsSummary::transitions,
+                             "Number of transitions summarised.")
+      .def(
+          "finish", [](const DirectlyFollowsSummary& s) { return finish(s); },
+          "The JourneyGraph of the merged counts.")
       .def(
           "to_bytes", [](const DirectlyFollowsSummary& s) { return py::bytes(s.to_bytes()); },
           "Versioned bytes (kind 'journey.directly_follows').")
@@ -230,50 +266,58 @@ void bind_journey(py::module_& m) {
           [](const py::bytes& bytes) {
             return DirectlyFollowsSummary::from_bytes(std::string_view(bytes));
           },
-          py::arg("bytes"))
+          py::arg("bytes"),
+          "A summary from its versioned bytes; other kinds or versions raise InvalidArgument.")
       .def(py::pickle(
           [](const DirectlyFollowsSummary& s) { return py::make_tuple(py::bytes(s.to_bytes())); },
           [](const py::tuple& state) {
             if (state.size() != 1) throw InvalidArgument("journey: bad summary pickle");
             return DirectlyFollowsSummary::from_bytes(state[0].cast<std::string>());
           }))
-      .def("counts", [](const DirectlyFollowsSummary& s) {
-        // Plain counts by name: edges, start and end counts (the pm4py drop-in's input).
-        std::vector<std::string> names;
-        for (const auto& t : s.touchpoints())
-          names.push_back(t.name);
-        std::vector<std::uint32_t> from, to;
-        std::vector<std::uint64_t> count;
-        for (const auto& e : s.edges()) {
-          from.push_back(e.from);
-          to.push_back(e.to);
-          count.push_back(e.count);
-        }
-        std::vector<std::uint64_t> starts, ends;
-        for (const auto& n : s.nodes()) {
-          starts.push_back(n.starts);
-          ends.push_back(n.ends);
-        }
-        py::dict d;
-        d["names"] = names;
-        d["from"] = to_numpy(from);
-        d["to"] = to_numpy(to);
-        d["count"] = to_numpy(count);
-        d["starts"] = to_numpy(starts);
-        d["ends"] = to_numpy(ends);
-        return d;
-      });
+      .def(
+          "counts",
+          [](const DirectlyFollowsSummary& s) {
+            // Plain counts by name: edges, start and end counts (the pm4py drop-in's input).
+            std::vector<std::string> names;
+            for (const auto& t : s.touchpoints())
+              names.push_back(t.name);
+            std::vector<std::uint32_t> from, to;
+            std::vector<std::uint64_t> count;
+            for (const auto& e : s.edges()) {
+              from.push_back(e.from);
+              to.push_back(e.to);
+              count.push_back(e.count);
+            }
+            std::vector<std::uint64_t> starts, ends;
+            for (const auto& n : s.nodes()) {
+              starts.push_back(n.starts);
+              ends.push_back(n.ends);
+            }
+            py::dict d;
+            d["names"] = names;
+            d["from"] = to_numpy(from);
+            d["to"] = to_numpy(to);
+            d["count"] = to_numpy(count);
+            d["starts"] = to_numpy(starts);
+            d["ends"] = to_numpy(ends);
+            return d;
+          },
+          "The counts as a dict of columns.");
 
   py::class_<VariantSummary>(m, "VariantSummary", "Mergeable variant counts.")
       .def(py::init<bool>(), py::arg("keep_durations") = true)
-      .def("add",
-           [](VariantSummary& s, const JourneySet& set) {
-             py::gil_scoped_release release;
-             s.add(set);
-           })
-      .def("merge", &VariantSummary::merge, py::call_guard<py::gil_scoped_release>())
+      .def(
+          "add",
+          [](VariantSummary& s, const JourneySet& set) {
+            py::gil_scoped_release release;
+            s.add(set);
+          },
+          "Adds a journey set's variant counts.")
+      .def("merge", &VariantSummary::merge, py::call_guard<py::gil_scoped_release>(),
+           "Adds another summary (associative and commutative).")
       .def("__len__", &VariantSummary::size)
-      .def_property_readonly("journeys", &VariantSummary::journeys)
+      .def_property_readonly("journeys", &VariantSummary::journeys,
+                             "Number of journeys summarised.")
       .def(
           "to_bytes", [](const VariantSummary& s) { return py::bytes(s.to_bytes()); },
           "Versioned bytes (kind 'journey.variants').")
@@ -282,7 +326,8 @@ void bind_journey(py::module_& m) {
           [](const py::bytes& bytes) {
             return VariantSummary::from_bytes(std::string_view(bytes));
           },
-          py::arg("bytes"))
+          py::arg("bytes"),
+          "A summary from its versioned bytes; other kinds or versions raise InvalidArgument.")
       .def(py::pickle(
           [](const VariantSummary& s) { return py::make_tuple(py::bytes(s.to_bytes())); },
           [](const py::tuple& state) {
@@ -292,29 +337,34 @@ void bind_journey(py::module_& m) {
       .def(
           "table",
           [](const VariantSummary& s, std::size_t top) { return variant_dict(finish(s, top)); },
-          py::arg("top") = 0)
-      .def("counts", [](const VariantSummary& s) {
-        // Variants as (offsets, touchpoint ids, counts), most frequent first (ties in order of
-        // first appearance): the pm4py drop-in's input, with no per-step Python strings.
-        std::vector<std::uint32_t> order(s.size());
-        for (std::size_t v = 0; v < order.size(); ++v)
-          order[v] = static_cast<std::uint32_t>(v);
-        std::stable_sort(order.begin(), order.end(),
-                         [&](std::uint32_t a, std::uint32_t b) { return s[a].count > s[b].count; });
-        std::vector<std::uint64_t> offsets{0};
-        std::vector<std::uint32_t> ids;
-        std::vector<std::uint64_t> counts;
-        for (const auto v : order) {
-          const auto steps = s.steps(v);
-          ids.insert(ids.end(), steps.begin(), steps.end());
-          offsets.push_back(ids.size());
-          counts.push_back(s[v].count);
-        }
-        std::vector<std::string> names;
-        for (const auto& t : s.touchpoints())
-          names.push_back(t.name);
-        return py::make_tuple(to_numpy(offsets), to_numpy(ids), to_numpy(counts), names);
-      });
+          py::arg("top") = 0,
+          "The variant table (dict of columns), the top most frequent (0 = all).")
+      .def(
+          "counts",
+          [](const VariantSummary& s) {
+            // Variants as (offsets, touchpoint ids, counts), most frequent first (ties in order of
+            // first appearance): the pm4py drop-in's input, with no per-step Python strings.
+            std::vector<std::uint32_t> order(s.size());
+            for (std::size_t v = 0; v < order.size(); ++v)
+              order[v] = static_cast<std::uint32_t>(v);
+            std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+              return s[a].count > s[b].count;
+            });
+            std::vector<std::uint64_t> offsets{0};
+            std::vector<std::uint32_t> ids;
+            std::vector<std::uint64_t> counts;
+            for (const auto v : order) {
+              const auto steps = s.steps(v);
+              ids.insert(ids.end(), steps.begin(), steps.end());
+              offsets.push_back(ids.size());
+              counts.push_back(s[v].count);
+            }
+            std::vector<std::string> names;
+            for (const auto& t : s.touchpoints())
+              names.push_back(t.name);
+            return py::make_tuple(to_numpy(offsets), to_numpy(ids), to_numpy(counts), names);
+          },
+          "The counts as a dict of columns.");
 
   m.def(
       "log_from_codes",
@@ -349,12 +399,14 @@ void bind_journey(py::module_& m) {
         return log;
       },
       py::arg("customer"), py::arg("customers"), py::arg("time"), py::arg("event_type"),
-      py::arg("event_types"));
+      py::arg("event_types"),
+      "A finalized native log from coded customer, time and event type columns.");
   m.def(
       "journey_graph",
       [](const JourneySet& set, bool keep_durations) { return journey_graph(set, keep_durations); },
       py::arg("journeys"), py::arg("keep_durations") = true,
-      py::call_guard<py::gil_scoped_release>());
+      py::call_guard<py::gil_scoped_release>(),
+      "The directly-follows JourneyGraph of a journey set.");
   m.def(
       "dfg_and_variants",
       [](const JourneySet& set) {
@@ -368,7 +420,9 @@ void bind_journey(py::module_& m) {
         }
         return py::make_tuple(std::move(dfg), std::move(variants));
       },
-      py::arg("journeys"));
+      py::arg("journeys"),
+      "Directly-follows counts and variant counts in one pass (no durations), for the pm4py "
+      "drop-ins.");
   m.def(
       "variants",
       [](const JourneySet& set, std::size_t top) {
@@ -379,7 +433,8 @@ void bind_journey(py::module_& m) {
         }
         return variant_dict(table);
       },
-      py::arg("journeys"), py::arg("top") = 0);
+      py::arg("journeys"), py::arg("top") = 0,
+      "The variant table of a journey set (dict of columns), the top most frequent (0 = all).");
   m.def(
       "funnel",
       [](const JourneySet& set, const std::vector<std::string>& steps, std::int64_t within) {
@@ -407,7 +462,8 @@ void bind_journey(py::module_& m) {
         d["journeys"] = result.journeys;
         return d;
       },
-      py::arg("journeys"), py::arg("steps"), py::arg("within") = 0);
+      py::arg("journeys"), py::arg("steps"), py::arg("within") = 0,
+      "Journeys reaching each of the ordered steps (within a time limit in ns, 0 = none).");
   m.def(
       "sankey",
       [](const JourneySet& set, std::size_t max_steps, bool with_end) {
@@ -419,7 +475,9 @@ void bind_journey(py::module_& m) {
         d["value"] = to_numpy(t.value);
         return d;
       },
-      py::arg("journeys"), py::arg("max_steps") = 5, py::arg("with_end") = true);
+      py::arg("journeys"), py::arg("max_steps") = 5, py::arg("with_end") = true,
+      "Flows between touchpoints at step i and i+1 for the first max_steps steps (dict of "
+      "columns).");
   m.def(
       "repeat_contacts",
       [](const EventLog& log, std::int64_t window, const std::vector<std::string>& channel_kinds,
@@ -450,7 +508,8 @@ void bind_journey(py::module_& m) {
       py::arg("log"), py::arg("window"),
       py::arg("channel_kinds") = std::vector<std::string>{"assisted"},
       py::arg("event_kinds") = std::vector<std::string>{}, py::arg("inbound_only") = true,
-      py::arg("same_channel") = false);
+      py::arg("same_channel") = false,
+      "Contacts followed by another contact within a window (ns), per channel (dict of columns).");
   m.def(
       "channel_transitions",
       [](const EventLog& log, std::int64_t window, const std::vector<std::string>& from_kinds,
@@ -474,7 +533,8 @@ void bind_journey(py::module_& m) {
       },
       py::arg("log"), py::arg("window"),
       py::arg("from_kinds") = std::vector<std::string>{"self_service"},
-      py::arg("to_kinds") = std::vector<std::string>{"assisted"});
+      py::arg("to_kinds") = std::vector<std::string>{"assisted"},
+      "Counts of moves from one kind of channel to another within a window (ns).");
 
   // ---- attribution ----
   py::class_<PathTable>(m, "PathTable", "Paths with conversions, value and nulls.")
@@ -496,18 +556,23 @@ void bind_journey(py::module_& m) {
                         if (state.size() != 1) throw InvalidArgument("journey: bad paths pickle");
                         return PathTable::from_bytes(state[0].cast<std::string>());
                       }))
-      .def_readonly("channels", &PathTable::channels)
-      .def_property_readonly("total_conversions", &PathTable::total_conversions)
-      .def_property_readonly("total_value", &PathTable::total_value)
-      .def("columns", [](const PathTable& t) {
-        py::dict d;
-        d["offsets"] = to_numpy(t.offsets);
-        d["steps"] = to_numpy(t.steps);
-        d["conversions"] = to_numpy(t.conversions);
-        d["value"] = to_numpy(t.value);
-        d["nulls"] = to_numpy(t.nulls);
-        return d;
-      });
+      .def_readonly("channels", &PathTable::channels, "Channel names by code.")
+      .def_property_readonly("total_conversions", &PathTable::total_conversions,
+                             "Sum of conversions over all paths.")
+      .def_property_readonly("total_value", &PathTable::total_value,
+                             "Sum of conversion value over all paths.")
+      .def(
+          "columns",
+          [](const PathTable& t) {
+            py::dict d;
+            d["offsets"] = to_numpy(t.offsets);
+            d["steps"] = to_numpy(t.steps);
+            d["conversions"] = to_numpy(t.conversions);
+            d["value"] = to_numpy(t.value);
+            d["nulls"] = to_numpy(t.nulls);
+            return d;
+          },
+          "The paths as flat numpy columns (dict).");
   m.def(
       "parse_paths",
       [](const std::vector<std::string>& paths, py::array_t<double, py::array::c_style> conversions,
@@ -551,7 +616,9 @@ void bind_journey(py::module_& m) {
       },
       py::arg("paths"), py::arg("conversions"), py::arg("value") = py::none(),
       py::arg("nulls") = py::none(), py::arg("sep") = ">", py::arg("errors") = "raise",
-      py::arg("known_channels") = std::vector<std::string>{});
+      py::arg("known_channels") = std::vector<std::string>{},
+      "A PathTable from ChannelAttribution-style path strings ('a > b > c') with conversions, "
+      "value and nulls.");
   m.def(
       "paths_from_journeys",
       [](const JourneySet& set) {
@@ -560,7 +627,8 @@ void bind_journey(py::module_& m) {
         auto table = paths_from_journeys(set, &skipped, &lost);
         return py::make_tuple(std::move(table), skipped, lost);
       },
-      py::arg("journeys"));
+      py::arg("journeys"),
+      "A PathTable from a journey set (converting journeys end in a goal event).");
   m.def(
       "heuristic_models",
       [](const PathTable& table, double half_life, double first_weight, double last_weight) {
@@ -582,7 +650,9 @@ void bind_journey(py::module_& m) {
         return d;
       },
       py::arg("paths"), py::arg("half_life") = 0.0, py::arg("first_weight") = 0.4,
-      py::arg("last_weight") = 0.4);
+      py::arg("last_weight") = 0.4,
+      "First touch, last touch, linear, time decay and position-based attribution (dict of "
+      "tables).");
   m.def(
       "markov_model",
       [](const PathTable& table, int order, bool collapse_repeats, bool transition_matrix) {
@@ -609,7 +679,8 @@ void bind_journey(py::module_& m) {
         return d;
       },
       py::arg("paths"), py::arg("order") = 1, py::arg("collapse_repeats") = true,
-      py::arg("transition_matrix") = true);
+      py::arg("transition_matrix") = true,
+      "Markov-chain removal-effect attribution of the given order (dict).");
   m.def(
       "shapley_values",
       [](const PathTable& table, const std::string& game, int order, std::size_t max_channels) {
@@ -630,7 +701,8 @@ void bind_journey(py::module_& m) {
         return attribution_dict(result);
       },
       py::arg("paths"), py::arg("game") = "coalition", py::arg("order") = 1,
-      py::arg("max_channels") = 20);
+      py::arg("max_channels") = 20,
+      "Exact Shapley-value attribution ('coalition' or 'ordered' game).");
 }
 
 }  // namespace cxlens::python

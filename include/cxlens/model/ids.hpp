@@ -33,7 +33,9 @@ inline constexpr CaseId no_case = std::numeric_limits<CaseId>::max();
 
 /// Transparent hash so a `Dictionary` can look up `std::string_view` without allocating.
 struct StringHash {
+  /// Marks the hash transparent (heterogeneous lookup).
   using is_transparent = void;
+  /// Hash of `text`.
   std::size_t operator()(std::string_view text) const noexcept {
     return std::hash<std::string_view>{}(text);
   }

@@ -19,7 +19,9 @@ inline constexpr Timestamp missing_time = std::numeric_limits<Timestamp>::min();
 
 /// Nanoseconds in common units.
 inline constexpr std::int64_t nanoseconds_per_second = 1'000'000'000;
+/// Nanoseconds in a day.
 inline constexpr std::int64_t nanoseconds_per_day = 86'400 * nanoseconds_per_second;
+/// Nanoseconds in a week.
 inline constexpr std::int64_t nanoseconds_per_week = 7 * nanoseconds_per_day;
 
 /// Days since the epoch of a proleptic Gregorian civil date (Howard Hinnant's algorithm).

@@ -37,15 +37,19 @@ namespace cxlens {
 /// on large buffers, which cuts the page faults of a first touch by 512x.
 template <class T>
 struct DefaultInitAllocator : std::allocator<T> {
+  /// The same allocator for another element type.
   template <class U>
   struct rebind {
+    /// The rebound allocator type.
     using other = DefaultInitAllocator<U>;
   };
   using std::allocator<T>::allocator;
   DefaultInitAllocator() = default;
+  /// Rebinding copy: the allocator holds no state.
   template <class U>
   DefaultInitAllocator(const DefaultInitAllocator<U>&) noexcept {}  // NOLINT: rebinding copy
 
+  /// Uninitialised room for `count` elements (huge-page aligned when large, on Linux).
   T* allocate(std::size_t count) {
     const std::size_t bytes = count * sizeof(T);
 #if defined(__linux__)
@@ -59,6 +63,7 @@ struct DefaultInitAllocator : std::allocator<T> {
 #endif
     return static_cast<T*>(::operator new (bytes, std::align_val_t{alignof(T)}));
   }
+  /// Frees what `allocate(count)` returned.
   void deallocate(T* memory, std::size_t count) noexcept {
 #if defined(__linux__)
     if (count * sizeof(T) >= (std::size_t{4} << 21)) {
@@ -70,10 +75,12 @@ struct DefaultInitAllocator : std::allocator<T> {
     (void)count;
   }
 
+  /// Default-initialises (for trivial types: leaves uninitialised) the element at `place`.
   template <class U>
   void construct(U* place) noexcept(std::is_nothrow_default_constructible_v<U>) {
     ::new (static_cast<void*>(place)) U;
   }
+  /// Constructs the element at `place` from `args`.
   template <class U, class... Args>
   void construct(U* place, Args&&... args) {
     ::new (static_cast<void*>(place)) U(std::forward<Args>(args)...);
