@@ -206,7 +206,7 @@ def test_scoring_a_partition_matches_the_model(reference):
 
 # ---- Dask ------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def dask_client():
     pytest.importorskip("dask.dataframe", reason="dask is not installed "
                         "(pip install 'cxlens[distributed]')")
@@ -296,7 +296,7 @@ def test_dask_bad_input(dask_client, events, reference):
 
 # ---- Spark -----------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def spark():
     pytest.importorskip("pyspark", reason="pyspark is not installed "
                         "(pip install 'cxlens[distributed]')")
