@@ -162,12 +162,12 @@ void bind_survival(py::module_& root) {
           },
           py::arg("bytes"),
           "The summary `to_bytes` wrote; other kinds or versions raise InvalidArgument.")
-      .def(py::pickle(
-          [](const CohortCounts& c) { return py::make_tuple(py::bytes(c.to_bytes())); },
-          [](const py::tuple& state) {
-            if (state.size() != 1) throw InvalidArgument("survival: bad CohortCounts pickle");
-            return CohortCounts::from_bytes(state[0].cast<std::string>());
-          }));
+      .def(py::pickle([](const CohortCounts& c) { return py::make_tuple(py::bytes(c.to_bytes())); },
+                      [](const py::tuple& state) {
+                        if (state.size() != 1)
+                          throw InvalidArgument("survival: bad CohortCounts pickle");
+                        return CohortCounts::from_bytes(state[0].cast<std::string>());
+                      }));
 
   m.def(
       "count_events",

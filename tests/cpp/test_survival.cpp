@@ -605,8 +605,8 @@ TEST_CASE("cohort counts bytes: round trip, merge order independence, the finish
     for (int k = 0; k < 6; ++k) {
       Interaction row;
       row.customer = id;
-      row.time = make_timestamp(2024, 1, 1) +
-                 static_cast<Timestamp>(rng() % 300) * nanoseconds_per_day;
+      row.time =
+          make_timestamp(2024, 1, 1) + static_cast<Timestamp>(rng() % 300) * nanoseconds_per_day;
       row.channel = 0;
       row.event_type = buy;
       log.append(row);

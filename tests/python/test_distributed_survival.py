@@ -56,7 +56,7 @@ def reference(events):
     table = lifetimes.assign(log_spend=np.log1p(spend.reindex(lifetimes.index, fill_value=0)),
                              log_events=np.log(contacts.reindex(lifetimes.index)))
     cox = S.fit_cox(table, "duration", "churned", covariates=["log_spend", "log_events"])
-    return {"lifetimes": lifetimes, "km": km, "cohorts": cohorts, "weekly": weekly,
+    return {"end": end, "lifetimes": lifetimes, "km": km, "cohorts": cohorts, "weekly": weekly,
             "table": table, "cox": cox}
 
 
@@ -218,13 +218,19 @@ def test_dask_bad_input(dask_client, events, reference):
 
 @pytest.mark.parametrize("n", [1, 3, 16])
 def test_spark_equals_single_machine(spark, events, reference, n):
+    # Spark runs a job per call, each costing seconds on a loaded 2-core box: the observation
+    # end is given (one pass fewer) except for the cohort table on 3 partitions, and the
+    # cohort table and Cox run on one partitioning each.
     import cxlens.spark as cxs
     sdf = spark.createDataFrame(events).repartitionByRange(n, "time")
-    km = cxs.kaplan_meier(sdf, "customer", "time", event="event", churn_after_days=CHURN_DAYS)
+    end = pd.Timestamp(reference["end"], tz="UTC")
+    km = cxs.kaplan_meier(sdf, "customer", "time", event="event", churn_after_days=CHURN_DAYS,
+                          end=end)
     pd.testing.assert_frame_equal(km, reference["km"])
-    cohorts = cxs.cohort_retention(sdf, "customer", "time", event="event", period="month")
-    pd.testing.assert_frame_equal(cohorts, reference["cohorts"])
     if n == 3:
+        cohorts = cxs.cohort_retention(sdf, "customer", "time", event="event", period="month")
+        pd.testing.assert_frame_equal(cohorts, reference["cohorts"])
+    if n == 16:
         table = spark.createDataFrame(reference["table"].reset_index()).repartition(n)
         cox = cxs.fit_cox(table, "duration", "churned", covariates=["log_spend", "log_events"])
         assert close(cox.params, reference["cox"].params)

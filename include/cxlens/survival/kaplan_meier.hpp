@@ -127,8 +127,9 @@ struct EventCounts {
     for (std::uint64_t i = 0; i < rows; ++i) {
       const double t = in.f64();
       if (!(t >= 0.0) || std::isinf(t) || (!out.time.empty() && !(t > out.time.back())))
-        throw InvalidArgument("event counts bytes: durations must be finite, >= 0 and strictly "
-                              "ascending");
+        throw InvalidArgument(
+            "event counts bytes: durations must be finite, >= 0 and strictly "
+            "ascending");
       out.time.push_back(t);
       for (std::size_t g = 0; g < out.groups; ++g) {
         out.observed.push_back(in.u64());
