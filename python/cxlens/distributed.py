@@ -569,11 +569,14 @@ def score_frame(rfm: pd.DataFrame, model: Any, *, spend: GammaGamma | None = Non
 # ---- data-lake layout helper -----------------------------------------------------------------
 
 def write_event_partitions(frame: pd.DataFrame, folder: Any, *, time: str = "time",
-                           freq: str = "W", rows_per_file: int | None = None) -> list[str]:
+                           freq: str = "W", rows_per_file: int | None = None,
+                           timestamp_unit: str = "us") -> list[str]:
     """Writes events as a folder of Parquet files, one per UTC ``freq`` period in time order
     (``events-00000.parquet`` ...), the layout of a date-partitioned data lake, so a
     customer's events sit in many files. Needs pyarrow. Returns the file paths written.
-    ``rows_per_file`` further cuts a period's rows into several files."""
+    ``rows_per_file`` further cuts a period's rows into several files. Timestamps are stored
+    in ``timestamp_unit`` ("us" by default: Spark cannot read nanosecond Parquet timestamps);
+    a time with a finer part raises rather than being truncated (use "ns" then)."""
     from pathlib import Path
 
     import pyarrow as pa
@@ -595,7 +598,13 @@ def write_event_partitions(frame: pd.DataFrame, folder: Any, *, time: str = "tim
         for first in range(begin, end, max(step, 1)):
             chunk = frame.iloc[first:min(end, first + step)]
             path = out / f"events-{len(paths):05d}.parquet"
-            pq.write_table(pa.Table.from_pandas(chunk, preserve_index=False), path)
+            try:
+                pq.write_table(pa.Table.from_pandas(chunk, preserve_index=False), path,
+                               coerce_timestamps=timestamp_unit,
+                               allow_truncated_timestamps=False)
+            except pa.ArrowInvalid as error:
+                raise InvalidArgument(f"times finer than timestamp_unit={timestamp_unit!r}: "
+                                      "pass timestamp_unit='ns'") from error
             paths.append(str(path))
     return paths
 
