@@ -759,8 +759,9 @@ def lifetimes_from_states(states: pd.DataFrame, end: int, *, churn_after_days: f
     """Per-customer survival inputs from merged lifetime states, observed at ``end`` (UTC ns):
     ``churned`` when the last activity is more than ``churn_after_days`` before ``end``;
     ``duration`` from the first activity to the last (churned) or to ``end`` (censored), in
-    units of ``unit_days`` days. Indexed by customer, sorted; ``first`` and ``last`` as UTC
-    datetimes."""
+    whole units of ``unit_days`` days (rounded down, so the Kaplan-Meier summary has at most
+    one row per unit of time whatever the number of customers). Indexed by customer, sorted;
+    ``first`` and ``last`` as UTC datetimes."""
     if not churn_after_days > 0 or not unit_days > 0:
         raise InvalidArgument("churn_after_days and unit_days must be positive")
     merged = merge_lifetime_states(states)
@@ -768,9 +769,10 @@ def lifetimes_from_states(states: pd.DataFrame, end: int, *, churn_after_days: f
     last = merged["last"].to_numpy(dtype=np.int64)
     churned = (end - last) > round(churn_after_days * _DAY_NS)
     stop = np.where(churned, last, end)
+    unit = max(1, round(unit_days * _DAY_NS))
     return pd.DataFrame({
         "first": first.view("datetime64[ns]"), "last": last.view("datetime64[ns]"),
-        "duration": (stop - first).astype(np.float64) / (unit_days * _DAY_NS),
+        "duration": ((stop - first) // unit).astype(np.float64),
         "churned": churned.astype(np.float64),
     }, index=pd.Index(merged["customer"].to_numpy(), name="customer"))
 

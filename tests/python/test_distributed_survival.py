@@ -44,7 +44,7 @@ def reference(events):
     first, last = by.min(), by.max()
     end = int(events["time"].dt.tz_convert("UTC").dt.tz_localize(None).astype("int64").max())
     churned = (end - last) > CHURN_DAYS * 86_400e9
-    duration = (np.where(churned, last, end) - first) / 86_400e9
+    duration = ((np.where(churned, last, end) - first) // 86_400_000_000_000).astype(float)
     lifetimes = pd.DataFrame({"duration": duration, "churned": churned.astype(float)})
     lifetimes.index.name = "customer"
     km = S.kaplan_meier(lifetimes["duration"], lifetimes["churned"])
