@@ -16,7 +16,10 @@
 4. ``cxlens.dask.summary_data_from_transaction_data`` + ``cxlens.dask.score`` build each
    customer's RFM row and score it (P(alive), purchases next quarter, 12-month CLV) where the
    partition lives; the scores are written back as Parquet and the top customers printed.
-5. Survival: ``kaplan_meier`` of customer lifetimes (churned after 90 quiet days) and the
+5. ``cxlens.dask.journey_summary`` shuffles the events by customer and summarises journeys
+   (directly-follows graph, variants, attribution paths); ``cxlens.dask.dark_matter`` finds
+   the active customers each assisted channel never sees.
+6. Survival: ``kaplan_meier`` of customer lifetimes (churned after 90 quiet days) and the
    monthly behavioural ``cohort_retention`` table, from keyed per-customer states merged
    across partitions.
 """
@@ -29,6 +32,7 @@ import warnings
 from pathlib import Path
 
 import cxlens
+import cxlens.journey as J
 import cxlens.dask as cxd
 from cxlens.distributed import write_event_partitions
 
@@ -101,6 +105,30 @@ def main() -> None:
         top = dd.read_parquet(str(args.out)).nlargest(10, "clv").compute()
         print("top 10 customers by 12-month CLV:")
         print(top.round(3).to_string())
+        # --- journeys and attribution: events shuffled by customer, summaries merged
+        start = time.perf_counter()
+        journeys = cxd.journey_summary(events, value="value", gap="30D", goal="purchase",
+                                        goal_as_step=False)
+        print(f"\njourney summary of {journeys.journeys:,} journeys in "
+              f"{time.perf_counter() - start:.1f} s ({len(journeys.to_bytes()):,} bytes)")
+        print("busiest transitions:")
+        print(journeys.graph().edges().nlargest(5, "count")[["source", "target", "count",
+                                                              "customers"]].to_string(index=False))
+        print("top journey variants (with steps):")
+        table = journeys.variant_table()
+        print(table.loc[table["path"] != "", ["path", "count", "conversion_rate"]].head(5)
+              .to_string(index=False))
+        attribution = J.attribution(journeys.attribution_paths(), shapley=False)
+        print("attribution (last touch vs Markov):")
+        print(attribution[["channel", "last_touch_conversions", "markov_conversions"]]
+              .round(1).to_string(index=False))
+
+        # --- insight: dark matter per assisted channel
+        start = time.perf_counter()
+        dark = cxd.dark_matter(events, value="value")
+        print(f"\ndark matter in {time.perf_counter() - start:.1f} s:")
+        print(dark.summary[["active", "invisible", "share", "revenue_share"]].round(3)
+              .to_string())
 
         # Survival: customer lifetimes (first activity to the last, churned after 90 quiet
         # days) merged across partitions, Kaplan-Meier; and the monthly behavioural cohort

@@ -12,9 +12,11 @@
    summary and compared with the planted values.
 4. ``cxlens.spark.summary_data_from_transaction_data`` + ``cxlens.spark.score``: every
    customer's RFM row and scores, written back as Parquet; the top customers are printed.
+5. ``cxlens.spark.journey_summary`` (events shuffled by customer: graph, variants, attribution
+   paths) and ``cxlens.spark.dark_matter`` (active customers each assisted channel never sees).
 
 Spark needs Java 17+; workers run this Python (``PYSPARK_PYTHON`` is set to it).
-5. Survival: ``kaplan_meier`` of customer lifetimes (churned after 90 quiet days) and the
+6. Survival: ``kaplan_meier`` of customer lifetimes (churned after 90 quiet days) and the
    monthly behavioural ``cohort_retention`` table, from keyed per-customer states merged
    across partitions.
 """
@@ -29,6 +31,7 @@ import warnings
 from pathlib import Path
 
 import cxlens
+import cxlens.journey as J
 from cxlens.distributed import write_event_partitions
 
 try:
@@ -104,6 +107,30 @@ def main() -> None:
                .toPandas())
         print("top 10 customers by 12-month CLV:")
         print(top.round(3).to_string(index=False))
+        # --- journeys and attribution: events shuffled by customer, summaries merged
+        start = time.perf_counter()
+        journeys = cxs.journey_summary(events, value="value", gap="30D", goal="purchase",
+                                        goal_as_step=False)
+        print(f"\njourney summary of {journeys.journeys:,} journeys in "
+              f"{time.perf_counter() - start:.1f} s ({len(journeys.to_bytes()):,} bytes)")
+        print("busiest transitions:")
+        print(journeys.graph().edges().nlargest(5, "count")[["source", "target", "count",
+                                                              "customers"]].to_string(index=False))
+        print("top journey variants (with steps):")
+        table = journeys.variant_table()
+        print(table.loc[table["path"] != "", ["path", "count", "conversion_rate"]].head(5)
+              .to_string(index=False))
+        attribution = J.attribution(journeys.attribution_paths(), shapley=False)
+        print("attribution (last touch vs Markov):")
+        print(attribution[["channel", "last_touch_conversions", "markov_conversions"]]
+              .round(1).to_string(index=False))
+
+        # --- insight: dark matter per assisted channel
+        start = time.perf_counter()
+        dark = cxs.dark_matter(events, value="value")
+        print(f"\ndark matter in {time.perf_counter() - start:.1f} s:")
+        print(dark.summary[["active", "invisible", "share", "revenue_share"]].round(3)
+              .to_string())
 
         # Survival: customer lifetimes (first activity to the last, churned after 90 quiet
         # days) merged across partitions, Kaplan-Meier; and the monthly behavioural cohort

@@ -25,7 +25,7 @@ from ._core import (
 from . import engage, identity, insight, journey, retention, survival
 from .model import Channel
 from .sim import World, simulate, simulation_settings
-from .store import EventLog, RejectionReport
+from .store import EventLog, EventLogBuilder, RejectionReport
 
 __all__ = [
     "__version__",
@@ -34,6 +34,7 @@ __all__ = [
     "ConvergenceError",
     "Error",
     "EventLog",
+    "EventLogBuilder",
     "IngestError",
     "InvalidArgument",
     "NotFound",

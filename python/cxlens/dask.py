@@ -40,6 +40,12 @@ from .distributed import RetentionSummary, TransactionSpec
 from .retention import GammaGamma
 
 __all__ = [
+    "attribution_paths",
+    "dark_matter",
+    "directly_follows",
+    "engagement_tiers",
+    "journey_summary",
+    "variants",
     "fit",
     "fit_gamma_gamma",
     "retention_summary",
@@ -218,6 +224,185 @@ def score(rfm: Any, model: Any, *, spend: GammaGamma | None = None, t: float = 1
     return rfm.map_partitions(_d.score_frame, model, spend=spend, t=t, months=months,
                               discount_rate=discount_rate, freq=freq, threads=threads,
                               meta=meta)
+
+
+# --- journeys and attribution -----------------------------------------------------------------
+#
+# Journeys need each customer's events together and in time order, so events are shuffled by
+# customer (Dask's ``shuffle(on="customer")``): see cxlens.distributed. Only the prepared
+# columns travel; each bucket is summarised where it lands and only summaries reach the client.
+
+_SUMMARY_META = pd.DataFrame({"summary": pd.Series([], dtype=object)})
+
+
+def _event_spec(ddf: Any, spec: Any, fields: dict[str, Any]) -> tuple[Any, str]:
+    if not isinstance(ddf, dd.DataFrame):
+        raise TypeError("cxlens.dask functions take a dask.dataframe.DataFrame")
+    spec = _d.event_spec(spec, **fields)
+    for column in spec.columns():
+        if column not in ddf.columns:
+            raise NotFound(f"column {column!r} is not in the DataFrame")
+    return spec, spec.key_kind(ddf.dtypes[spec.customer])
+
+
+def _prepared_events(ddf: Any, spec: Any, key_kind: str) -> Any:
+    """Each partition's events in the canonical columns (checked against the collection's
+    schema, errors naming the partition; times in UTC ns; a global row order)."""
+
+    def prepare(frame: pd.DataFrame, partition_info: dict | None = None) -> pd.DataFrame:
+        number = None if partition_info is None else partition_info.get("number")
+        return _d.prepare_events(frame, spec, key_kind=key_kind, partition=number)
+
+    return ddf.map_partitions(prepare, meta=_d.empty_events(spec, key_kind),
+                              enforce_metadata=False, required_columns=spec.columns())
+
+
+def _buckets(prepared: Any, npartitions: int | None, shuffle_method: str | None,
+             customers_split: bool, inputs: int) -> Any:
+    if not customers_split:
+        return prepared
+    buckets = npartitions or max(1, -(-inputs // 4))
+    return prepared.shuffle(on="customer", npartitions=buckets, shuffle_method=shuffle_method)
+
+
+def _reduce(parts: Any, merge: Any, split_every: int) -> bytes:
+    """Tree-merges a Dask DataFrame of one-row summary frames; returns the merged bytes."""
+
+    def merge_frames(*frames: pd.DataFrame) -> pd.DataFrame:
+        data = [b for f in frames for b in f["summary"]]
+        return pd.DataFrame({"summary": pd.Series([merge(*data)], dtype=object)})
+
+    combine = dask.delayed(merge_frames, pure=True)
+    result = _d.tree_merge(parts.to_delayed(), combine, fan_in=split_every).compute()
+    return result["summary"].iloc[0]
+
+
+def journey_summary(ddf: Any, spec: Any = None, *, key: str = "channel", by: str = "customer",
+                    gap: Any = None, goal: Any = None, goal_as_step: bool = True,
+                    keep_durations: bool = True, customers_split: bool = True,
+                    npartitions: int | None = None, shuffle_method: str | None = None,
+                    split_every: int = 8, **fields: Any) -> _d.JourneySummary:
+    """The merged :class:`cxlens.distributed.JourneySummary` of a Dask event table.
+
+    ``spec`` (a :class:`cxlens.distributed.EventSpec` or mapping) or keyword ``fields``
+    (``customer=``, ``time=``, ``channel=``, ``event=``, ``value=``, ``case_id=`` ...) name
+    the columns; journey options as in :func:`cxlens.journey.journeys`. Events are shuffled by
+    customer unless ``customers_split=False`` (data partitioned by customer)."""
+    spec, key_kind = _event_spec(ddf, spec, fields)
+    settings = _d.journey_settings(key=key, by=by, gap=gap, goal=goal,
+                                   goal_as_step=goal_as_step, keep_durations=keep_durations)
+    prepared = _prepared_events(ddf, spec, key_kind)
+    buckets = _buckets(prepared, npartitions, shuffle_method, customers_split, ddf.npartitions)
+
+    def summarise(frame: pd.DataFrame) -> pd.DataFrame:
+        data = _d.summarise_journey_bucket(frame, spec, settings)
+        return pd.DataFrame({"summary": pd.Series([data], dtype=object)})
+
+    parts = buckets.map_partitions(summarise, meta=_SUMMARY_META, enforce_metadata=False)
+    return _d.JourneySummary.from_bytes(_reduce(parts, _d.merge_journey_bytes, split_every))
+
+
+def directly_follows(ddf: Any, spec: Any = None, **options: Any):
+    """The directly-follows :class:`cxlens.journey.JourneyGraph` of a Dask event table: what
+    ``cxlens.journey.journeys(log, ...).graph()`` returns on the whole table. Options as in
+    :func:`journey_summary`."""
+    return journey_summary(ddf, spec, **options).graph()
+
+
+def variants(ddf: Any, spec: Any = None, *, top: int | None = None, **options: Any):
+    """The variants table of a Dask event table: what ``journeys(log, ...).variants(top)``
+    returns (rows of equal count may come in another order)."""
+    return journey_summary(ddf, spec, **options).variant_table(top)
+
+
+def attribution_paths(ddf: Any, spec: Any = None, **options: Any):
+    """The attribution :class:`cxlens.journey.Paths` of a Dask event table (journeys'
+    ``paths()``, in canonical order): pass them to :func:`cxlens.journey.attribution`.
+    Build with ``goal=...`` and ``goal_as_step=False`` for attribution."""
+    return journey_summary(ddf, spec, **options).attribution_paths()
+
+
+# --- insight ----------------------------------------------------------------------------------
+
+def _window_and_catalog(prepared: Any, window: Any) -> tuple[tuple[int, int], list[str]]:
+    """The global window (the single-machine default: first event to just after the last,
+    unless given) and the sorted channel catalog, from one pass over the prepared events."""
+    from .insight import _window as parse_window
+
+    low, high, names = dask.compute(prepared["time"].min(), prepared["time"].max(),
+                                    prepared["channel"].unique())
+    if pd.isna(low):
+        raise InvalidArgument("the table has no events")
+    given = parse_window(window)
+    start = int(low) if given[0] is None else given[0]
+    end = int(high) + 1 if given[1] is None else given[1]
+    return (start, end), sorted(str(n) for n in names)
+
+
+def _insight_summary(ddf: Any, spec: Any, fields: dict[str, Any], window: Any, build: Any,
+                     summarise: Any, customers_split: bool, npartitions: int | None,
+                     shuffle_method: str | None, split_every: int) -> _d.InsightSummary:
+    spec, key_kind = _event_spec(ddf, spec, fields)
+    prepared = _prepared_events(ddf, spec, key_kind)
+    bounds, catalog = _window_and_catalog(prepared, window)
+    settings = build(bounds, catalog)
+    buckets = _buckets(prepared, npartitions, shuffle_method, customers_split, ddf.npartitions)
+
+    def part(frame: pd.DataFrame) -> pd.DataFrame:
+        data = summarise(frame, spec, settings, catalog)
+        return pd.DataFrame({"summary": pd.Series([data], dtype=object)})
+
+    parts = buckets.map_partitions(part, meta=_SUMMARY_META, enforce_metadata=False)
+    return _d.InsightSummary.from_bytes(_reduce(parts, _d.merge_insight_bytes, split_every))
+
+
+def dark_matter(ddf: Any, spec: Any = None, *, channels: Sequence[str] | None = None,
+                window: Any = None, lookback_weeks: float = 0.0,
+                active_kinds: Sequence[str] = ("purchase", "digital_session"),
+                period_weeks: float = 13.0, customers_split: bool = True,
+                npartitions: int | None = None, shuffle_method: str | None = None,
+                split_every: int = 8, **fields: Any):
+    """Dark matter per channel on a Dask event table: a :class:`cxlens.insight.DarkMatter`
+    whose ``summary`` and ``over_time`` equal :func:`cxlens.insight.dark_matter` on the whole
+    table (no contact points: consent unknown; ``customers`` is None). Default channels: the
+    assisted channels, sorted by name."""
+
+    def build(bounds: tuple[int, int], catalog: list[str]) -> dict[str, Any]:
+        chosen = list(channels) if channels else _d.assisted_channels(catalog)
+        if not chosen:
+            raise InvalidArgument("dark_matter: the table has no assisted channel; name the "
+                                  "channels")
+        for name in chosen:
+            if name not in catalog:
+                raise NotFound(f"dark_matter: channel {name!r} is not in the table")
+        return _d.dark_matter_settings(channels=chosen, window=bounds,
+                                       lookback_weeks=lookback_weeks,
+                                       active_kinds=active_kinds, period_weeks=period_weeks)
+
+    return _insight_summary(ddf, spec, fields, window, build, _d.summarise_dark_matter_bucket,
+                            customers_split, npartitions, shuffle_method, split_every).finish()
+
+
+def engagement_tiers(ddf: Any, spec: Any = None, *, window: Any = None,
+                     contribution_kinds: Sequence[str] = ("community_post",),
+                     heavy_min_posts: int = 10, members_only: bool = False,
+                     repurchase_weeks: float = 26.0, promoter_min_score: float = 9.0,
+                     customers_split: bool = True, npartitions: int | None = None,
+                     shuffle_method: str | None = None, split_every: int = 8, **fields: Any):
+    """90-9-1 engagement tiers on a Dask event table: a :class:`cxlens.insight.Engagement`
+    whose ``tiers``, ``repurchase`` and ratio values equal
+    :func:`cxlens.insight.engagement_tiers` on the whole table (intervals are NaN: bootstrap
+    weights are keyed by the single log's customer ids; ``customers`` is None)."""
+
+    def build(bounds: tuple[int, int], catalog: list[str]) -> dict[str, Any]:
+        return _d.engagement_settings(window=bounds, contribution_kinds=contribution_kinds,
+                                      heavy_min_posts=heavy_min_posts,
+                                      members_only=members_only,
+                                      repurchase_weeks=repurchase_weeks,
+                                      promoter_min_score=promoter_min_score)
+
+    return _insight_summary(ddf, spec, fields, window, build, _d.summarise_engagement_bucket,
+                            customers_split, npartitions, shuffle_method, split_every).finish()
 
 
 # --- survival ---------------------------------------------------------------------------------

@@ -569,14 +569,12 @@ def score_frame(rfm: pd.DataFrame, model: Any, *, spend: GammaGamma | None = Non
 # ---- data-lake layout helper -----------------------------------------------------------------
 
 def write_event_partitions(frame: pd.DataFrame, folder: Any, *, time: str = "time",
-                           freq: str = "W", rows_per_file: int | None = None,
-                           timestamp_unit: str = "us") -> list[str]:
+                           freq: str = "W", rows_per_file: int | None = None) -> list[str]:
     """Writes events as a folder of Parquet files, one per UTC ``freq`` period in time order
     (``events-00000.parquet`` ...), the layout of a date-partitioned data lake, so a
-    customer's events sit in many files. Needs pyarrow. Returns the file paths written.
-    ``rows_per_file`` further cuts a period's rows into several files. Timestamps are stored
-    in ``timestamp_unit`` ("us" by default: Spark cannot read nanosecond Parquet timestamps);
-    a time with a finer part raises rather than being truncated (use "ns" then)."""
+    customer's events sit in many files; times are stored in microseconds (what Spark reads).
+    Needs pyarrow. Returns the file paths written.
+    ``rows_per_file`` further cuts a period's rows into several files."""
     from pathlib import Path
 
     import pyarrow as pa
@@ -598,15 +596,658 @@ def write_event_partitions(frame: pd.DataFrame, folder: Any, *, time: str = "tim
         for first in range(begin, end, max(step, 1)):
             chunk = frame.iloc[first:min(end, first + step)]
             path = out / f"events-{len(paths):05d}.parquet"
-            try:
-                pq.write_table(pa.Table.from_pandas(chunk, preserve_index=False), path,
-                               coerce_timestamps=timestamp_unit,
-                               allow_truncated_timestamps=False)
-            except pa.ArrowInvalid as error:
-                raise InvalidArgument(f"times finer than timestamp_unit={timestamp_unit!r}: "
-                                      "pass timestamp_unit='ns'") from error
+            # Microsecond timestamps: Spark cannot read Parquet NANOS timestamps (raises if
+            # a time would lose precision).
+            pq.write_table(pa.Table.from_pandas(chunk, preserve_index=False), path,
+                           coerce_timestamps="us")
             paths.append(str(path))
     return paths
+
+
+# --- journeys and attribution -----------------------------------------------------------------
+#
+# A journey is cut from one customer's events in time order (inactivity gaps, goal events,
+# cases), so unlike the RFM state a journey cannot be summarised from a slice of a customer's
+# events without carrying every open journey's tail, its durations and costs across the cut.
+# The exact and simple way is a **shuffle of the events by customer** (Dask
+# ``shuffle(on="customer")``, Spark ``groupBy(hash bucket).applyInPandas``): each bucket then
+# holds whole customers, is read into an :class:`cxlens.EventLog` and summarised with the
+# single-machine code; bucket summaries (directly-follows counts, variant counts, path tables)
+# are of disjoint customers and merge exactly. Only the columns the analysis reads travel, with
+# times already normalised to UTC nanoseconds and a global row order that keeps the
+# single-machine tie rule (events at equal times keep their input order).
+
+__all__ += ["EVENT_COLUMNS", "EventSpec", "JourneySummary", "bucket_log", "event_spec",
+            "journey_settings", "merge_journey_bytes", "prepare_events",
+            "summarise_journey_bucket"]
+
+#: Canonical columns of prepared events (before the shuffle): customer, time (UTC ns), global
+#: row order (seq), channel and event names; optional columns follow when the spec names them.
+EVENT_COLUMNS = ("customer", "time", "seq", "channel", "event")
+_OPTIONAL_EVENT_FIELDS = ("value", "cost", "direction", "offering", "case_id", "score")
+_ORDER_BITS = 40  # seq = partition << 40 | row within the partition
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """Which columns of a partitioned event table hold the :class:`cxlens.EventLog` fields
+    (as :meth:`cxlens.EventLog.from_pandas` names them). ``customer``, ``time``, ``channel``
+    and ``event`` are required; the others are optional. ``event_kinds`` maps the data's event
+    names to standard kinds; ``time_unit`` is the unit of integer times."""
+
+    customer: str = "customer"
+    time: str = "time"
+    channel: str = "channel"
+    event: str = "event"
+    value: str | None = None
+    cost: str | None = None
+    direction: str | None = None
+    offering: str | None = None
+    case_id: str | None = None
+    score: str | None = None
+    event_kinds: tuple[tuple[str, str], ...] = ()
+    time_unit: str = "ns"
+
+    def fields(self) -> dict[str, str]:
+        """Canonical field -> input column, for the fields this spec reads."""
+        out = {"customer": self.customer, "time": self.time, "channel": self.channel,
+               "event": self.event}
+        for name in _OPTIONAL_EVENT_FIELDS:
+            column = getattr(self, name)
+            if column is not None:
+                out[name] = column
+        return out
+
+    def columns(self) -> list[str]:
+        """The input columns this spec reads."""
+        return list(dict.fromkeys(self.fields().values()))
+
+    def key_kind(self, dtype: Any) -> str:
+        """'integer' or 'text' for a customer column dtype (what every partition must share)."""
+        return _key_kind(dtype, self.customer)
+
+
+def event_spec(spec: EventSpec | Mapping[str, Any] | None = None, **fields: Any) -> EventSpec:
+    """An :class:`EventSpec` from a spec, a mapping or keyword fields (``event_kinds`` may be a
+    mapping)."""
+    if isinstance(spec, EventSpec):
+        return spec if not fields else EventSpec(**{**spec.__dict__, **fields})
+    merged = dict(spec or {}, **fields)
+    kinds = merged.get("event_kinds") or ()
+    if isinstance(kinds, Mapping):
+        kinds = tuple(sorted((str(k), str(v)) for k, v in kinds.items()))
+    merged["event_kinds"] = tuple(kinds)
+    return EventSpec(**merged)
+
+
+def empty_events(spec: EventSpec, key_kind: str = "integer") -> pd.DataFrame:
+    """Prepared events with no rows (the schema every partition's prepared events share)."""
+    customer = (pd.Series([], dtype=np.int64) if key_kind == "integer"
+                else pd.Series([], dtype=object))
+    columns: dict[str, Any] = {"customer": customer, "time": pd.Series([], dtype=np.int64),
+                               "seq": pd.Series([], dtype=np.int64),
+                               "channel": pd.Series([], dtype=object),
+                               "event": pd.Series([], dtype=object)}
+    for name in spec.fields():
+        if name in _OPTIONAL_EVENT_FIELDS:
+            numeric = name in ("value", "cost", "score")
+            columns[name] = pd.Series([], dtype=np.float64 if numeric else object)
+    return pd.DataFrame(columns)
+
+
+def prepare_events(frame: pd.DataFrame, spec: EventSpec, *, key_kind: str | None = None,
+                   partition: int | None = None, order_base: int | None = None) -> pd.DataFrame:
+    """One partition's events in the canonical columns (:data:`EVENT_COLUMNS` plus the
+    optional fields of ``spec``): customer keys checked against ``key_kind``, times as UTC
+    nanoseconds (time-zone-aware converted, naive taken as UTC, ISO text with any offset), and
+    a global row order ``seq`` (``partition << 40`` plus the row's position, or ``order_base`` plus it)
+    so ties keep the input order after a shuffle. A partition lacking a column or holding
+    another key type raises a typed error naming the partition; an empty partition gives an
+    empty frame."""
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError("a partition must be a pandas DataFrame")
+    where = "" if partition is None else f" of partition {partition}"
+    for column in spec.columns():
+        if column not in frame.columns:
+            raise NotFound(f"column {column!r} is not in the columns{where}: partitions must "
+                           "share one schema")
+    keys = _customer_keys(frame[spec.customer], spec.customer, key_kind, partition)
+    kind = key_kind or _key_kind(frame[spec.customer].dtype, spec.customer)
+    if len(frame) == 0:
+        return empty_events(spec, kind)
+    if order_base is None:
+        order_base = 0 if partition is None else int(partition) << _ORDER_BITS
+    if len(frame) >= 1 << _ORDER_BITS:
+        raise InvalidArgument(f"partition{where} has too many rows (at most 2**40)")
+    try:
+        ns = utc_ns(frame[spec.time], spec.time, spec.time_unit)
+    except InvalidArgument as error:
+        raise InvalidArgument(f"{error}{where}") from None
+    out: dict[str, Any] = {
+        "customer": keys.to_numpy() if kind == "integer" else keys.to_numpy(dtype=object),
+        "time": ns,
+        "seq": order_base + np.arange(len(frame), dtype=np.int64),
+        "channel": frame[spec.channel].astype(str).to_numpy(dtype=object),
+        "event": frame[spec.event].astype(str).to_numpy(dtype=object),
+    }
+    for name, column in spec.fields().items():
+        if name not in _OPTIONAL_EVENT_FIELDS:
+            continue
+        series = frame[column]
+        if name in ("value", "cost", "score"):
+            if not pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(
+                    series.dtype):
+                raise ColumnTypeError(f"{name} column {column!r}{where} must hold numbers "
+                                      "(partitions must share one schema)")
+            out[name] = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:  # labels (direction, offering, case): text, missing kept missing
+            text = series.astype(object).to_numpy(dtype=object)
+            missing = series.isna().to_numpy()
+            out[name] = np.array([None if m else str(v) for v, m in zip(text, missing)],
+                                 dtype=object)
+    return pd.DataFrame(out)
+
+
+def bucket_log(frame: pd.DataFrame, spec: EventSpec,
+               channels: Sequence[str] | None = None) -> Any:
+    """A :class:`cxlens.EventLog` of one bucket of prepared events (whole customers), rows in
+    the global input order so equal times keep the single-machine tie rule. ``channels``
+    declares the channel catalog (every bucket then knows every channel; kinds are the
+    standard kinds of the names)."""
+    from .store import EventLog
+
+    frame = frame.sort_values("seq", kind="stable")
+    fields = {name: name for name in spec.fields() if name in _OPTIONAL_EVENT_FIELDS}
+    data = frame.drop(columns="seq")
+    return EventLog.from_pandas(
+        data, customer="customer", time="time", channel="channel", event="event",
+        value=fields.get("value"), cost=fields.get("cost"), direction=fields.get("direction"),
+        offering=fields.get("offering"), case_id=fields.get("case_id"),
+        score=fields.get("score"), channels=list(channels) if channels else None,
+        fixed_channels=False if channels else None,
+        event_kinds=dict(spec.event_kinds) or None, time_unit="ns")
+
+
+_JOURNEY_KIND = "distributed.journeys"
+_JOURNEY_VERSION = 1
+_JOURNEY_OPTIONS = ("key", "by", "gap", "goal", "goal_as_step", "keep_durations")
+
+
+def journey_settings(*, key: str = "channel", by: str = "customer", gap: Any = None,
+                     goal: Any = None, goal_as_step: bool = True,
+                     keep_durations: bool = True) -> dict[str, Any]:
+    """The journey options a :class:`JourneySummary` records (compared on merge): as in
+    :func:`cxlens.journey.journeys`, with ``gap`` in ns and ``goal`` a sorted list."""
+    from .journey import _kinds, _ns
+
+    return {"key": str(key), "by": str(by), "gap": _ns(gap, "gap"),
+            "goal": sorted(_kinds(goal)), "goal_as_step": bool(goal_as_step),
+            "keep_durations": bool(keep_durations)}
+
+
+@dataclass
+class JourneySummary:
+    """The mergeable summaries of the journeys of a set of customers: directly-follows counts
+    (``dfg``), variant counts (``variants``) and attribution paths (``paths``, a native
+    ``PathTable``), plus the paths report and the journey ``settings``. Merging adds each part
+    (touchpoints matched by name); summaries of disjoint customers merge exactly, in any order
+    (the path table is kept in canonical order). Versioned bytes (kind
+    ``distributed.journeys``) and pickle round-trip; bytes of another kind or version, and
+    summaries built with other settings, are refused with :class:`cxlens.InvalidArgument`."""
+
+    dfg: Any
+    variants: Any
+    paths: Any
+    skipped: int = 0
+    lost_conversions: float = 0.0
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls, settings: Mapping[str, Any]) -> "JourneySummary":
+        """The summary of no customers (the identity of merge)."""
+        keep = bool(settings.get("keep_durations", True))
+        return cls(_core.DirectlyFollowsSummary(keep), _core.VariantSummary(keep),
+                   _core.PathTable(), 0, 0.0, dict(settings))
+
+    @classmethod
+    def of_log(cls, log: Any, settings: Mapping[str, Any]) -> "JourneySummary":
+        """Summarises the journeys of every customer of ``log`` (a :class:`cxlens.EventLog`)."""
+        from .journey import journeys
+
+        gap = pd.Timedelta(int(settings["gap"]), unit="ns") if settings["gap"] else None
+        j = journeys(log, key=settings["key"], by=settings["by"], gap=gap,
+                     goal=settings["goal"] or None,
+                     goal_as_step=settings["goal_as_step"])
+        out = cls.empty(settings)
+        out.dfg.add(j._native)
+        out.variants.add(j._native)
+        table, skipped, lost = _core.paths_from_journeys(j._native)
+        table.canonicalize()
+        out.paths = table
+        out.skipped, out.lost_conversions = int(skipped), float(lost)
+        return out
+
+    @property
+    def journeys(self) -> int:
+        """Journeys summarised."""
+        return int(self.variants.journeys)
+
+    def merge(self, other: "JourneySummary") -> "JourneySummary":
+        """Adds another summary (same settings required); returns self."""
+        if not isinstance(other, JourneySummary):
+            raise InvalidArgument(f"a JourneySummary cannot merge with a {type(other).__name__}")
+        _same_settings(self.settings, other.settings, "journey")
+        self.dfg.merge(other.dfg)
+        self.variants.merge(other.variants)
+        self.paths.merge(other.paths)
+        self.skipped += other.skipped
+        self.lost_conversions += other.lost_conversions
+        return self
+
+    def to_bytes(self) -> bytes:
+        """Versioned bytes: settings (JSON), the three native summaries' own versioned bytes,
+        and the paths report."""
+        parts = [json.dumps(self.settings, sort_keys=True).encode(), self.dfg.to_bytes(),
+                 self.variants.to_bytes(), self.paths.to_bytes()]
+        payload = b"".join(struct.pack("<Q", len(p)) + p for p in parts)
+        payload += struct.pack("<Qd", self.skipped, self.lost_conversions)
+        return _core.wrap_summary(_JOURNEY_KIND, _JOURNEY_VERSION, payload)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "JourneySummary":
+        """The summary :meth:`to_bytes` wrote."""
+        payload = _core.unwrap_summary(bytes(data), _JOURNEY_KIND, _JOURNEY_VERSION)
+        parts, at = _read_parts(payload, 4, "journey")
+        try:
+            skipped, lost = struct.unpack_from("<Qd", payload, at)
+        except struct.error as error:
+            raise InvalidArgument("journey summary bytes are damaged") from error
+        if at + 16 != len(payload):
+            raise InvalidArgument("journey summary bytes have trailing data")
+        settings = json.loads(parts[0])
+        return cls(_core.DirectlyFollowsSummary.from_bytes(parts[1]),
+                   _core.VariantSummary.from_bytes(parts[2]),
+                   _core.PathTable.from_bytes(parts[3]), int(skipped), float(lost), settings)
+
+    def __reduce__(self):
+        return (JourneySummary.from_bytes, (self.to_bytes(),))
+
+    def graph(self) -> Any:
+        """The directly-follows :class:`cxlens.journey.JourneyGraph` (as
+        :meth:`cxlens.journey.Journeys.graph` returns it)."""
+        from .journey import JourneyGraph
+
+        return JourneyGraph(self.dfg.finish())
+
+    def variant_table(self, top: int | None = None) -> pd.DataFrame:
+        """The variants table (as :meth:`cxlens.journey.Journeys.variants` returns it)."""
+        d = self.variants.table(int(top or 0))
+        frame = pd.DataFrame({k: d[k] for k in d if k != "steps"})
+        frame.insert(0, "path", [" > ".join(s) for s in d["steps"]])
+        frame.insert(1, "steps", [tuple(s) for s in d["steps"]])
+        return frame
+
+    def attribution_paths(self) -> Any:
+        """The attribution :class:`cxlens.journey.Paths` (as
+        :meth:`cxlens.journey.Journeys.paths` returns them, in canonical order)."""
+        from .journey import Paths
+
+        return Paths(self.paths, {"journeys_without_steps": self.skipped,
+                                  "conversions_without_touchpoints": self.lost_conversions})
+
+
+def _same_settings(mine: Mapping[str, Any], theirs: Mapping[str, Any], what: str) -> None:
+    if dict(mine) != dict(theirs):
+        differ = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+        raise InvalidArgument(f"{what} summaries built with different settings "
+                              f"({', '.join(differ)}) cannot be merged")
+
+
+def _read_parts(payload: bytes, count: int, what: str) -> tuple[list[bytes], int]:
+    parts, at = [], 0
+    try:
+        for _ in range(count):
+            (n,) = struct.unpack_from("<Q", payload, at)
+            at += 8
+            if at + n > len(payload):
+                raise struct.error("short")
+            parts.append(payload[at:at + n])
+            at += n
+    except struct.error as error:
+        raise InvalidArgument(f"{what} summary bytes are damaged") from error
+    return parts, at
+
+
+def summarise_journey_bucket(frame: pd.DataFrame | None, spec: EventSpec,
+                             settings: Mapping[str, Any]) -> bytes:
+    """The :class:`JourneySummary` bytes of one bucket of prepared events holding whole
+    customers (empty: the empty summary)."""
+    if frame is None or len(frame) == 0:
+        return JourneySummary.empty(settings).to_bytes()
+    return JourneySummary.of_log(bucket_log(frame, spec), settings).to_bytes()
+
+
+def merge_journey_bytes(*parts: bytes) -> bytes:
+    """Merges serialized journey summaries into serialized bytes."""
+    return merge_all(JourneySummary.from_bytes(p) for p in parts).to_bytes()
+
+
+# --- insight ----------------------------------------------------------------------------------
+#
+# Dark matter and engagement judge each customer on their whole history (bought once, ever in
+# an assisted channel, latest survey score before the repurchase period), so they run on the
+# same buckets of whole customers as journeys (the shuffle of events by customer). Each bucket
+# is analysed with the single-machine code under settings fixed for the whole table (the window
+# from the global first and last event, the channel catalog, the periods), and reduced to
+# additive counts per channel, period and tier. Those counts merge by addition (integers
+# exactly; revenue sums up to floating-point rounding) and finish into the tables
+# :func:`cxlens.insight.dark_matter` and :func:`cxlens.insight.engagement_tiers` return.
+
+__all__ += ["InsightSummary", "assisted_channels", "dark_matter_settings",
+            "engagement_settings", "merge_insight_bytes", "summarise_dark_matter_bucket",
+            "summarise_engagement_bucket"]
+
+_INSIGHT_KIND = "distributed.insight"
+_INSIGHT_VERSION = 1
+_DARK_COUNTS = ("active", "unseen", "invisible", "bought_once", "silent_app_user",
+                "digital_only")
+_TIER_NAMES = ("consume_only", "occasional_contributor", "heavy_contributor")
+
+
+@dataclass
+class InsightSummary:
+    """Additive counts of one insight analysis over a set of customers.
+
+    ``analysis`` is ``"dark_matter"`` or ``"engagement"``; ``settings`` the options and the
+    global window it was built with (compared on merge); ``counts`` named float64 arrays that
+    merge by addition. Versioned bytes (kind ``distributed.insight``) and pickle round-trip;
+    bytes of another kind or version, another analysis or other settings are refused with
+    :class:`cxlens.InvalidArgument`."""
+
+    analysis: str
+    settings: dict[str, Any]
+    counts: dict[str, np.ndarray]
+    used: list[str] = field(default_factory=list)
+
+    def merge(self, other: "InsightSummary") -> "InsightSummary":
+        """Adds another summary of the same analysis and settings; returns self."""
+        if not isinstance(other, InsightSummary):
+            raise InvalidArgument(f"an InsightSummary cannot merge with a "
+                                  f"{type(other).__name__}")
+        if other.analysis != self.analysis:
+            raise InvalidArgument(f"a {self.analysis} summary cannot merge with a "
+                                  f"{other.analysis} summary")
+        _same_settings(self.settings, other.settings, self.analysis)
+        if set(other.counts) != set(self.counts) or any(
+                other.counts[k].shape != v.shape for k, v in self.counts.items()):
+            raise InvalidArgument(f"{self.analysis} summaries of different shapes cannot be "
+                                  "merged")
+        for name, values in other.counts.items():
+            self.counts[name] = self.counts[name] + values
+        if not self.used:
+            self.used = list(other.used)
+        return self
+
+    def to_bytes(self) -> bytes:
+        """Versioned bytes: a JSON header (analysis, settings, used, array names and shapes)
+        and the arrays as little-endian float64."""
+        names = sorted(self.counts)
+        header = json.dumps({"analysis": self.analysis, "settings": self.settings,
+                             "used": self.used,
+                             "arrays": [[n, list(self.counts[n].shape)] for n in names]},
+                            sort_keys=True).encode()
+        body = b"".join(np.ascontiguousarray(self.counts[n], dtype="<f8").tobytes()
+                        for n in names)
+        payload = struct.pack("<Q", len(header)) + header + body
+        return _core.wrap_summary(_INSIGHT_KIND, _INSIGHT_VERSION, payload)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "InsightSummary":
+        """The summary :meth:`to_bytes` wrote."""
+        payload = _core.unwrap_summary(bytes(data), _INSIGHT_KIND, _INSIGHT_VERSION)
+        (header,), at = _read_parts(payload, 1, "insight")
+        try:
+            meta = json.loads(header)
+            counts = {}
+            for name, shape in meta["arrays"]:
+                size = int(np.prod(shape)) * 8
+                if at + size > len(payload):
+                    raise ValueError("short")
+                counts[name] = np.frombuffer(payload[at:at + size], dtype="<f8").astype(
+                    np.float64).reshape(shape)
+                at += size
+        except (ValueError, KeyError, TypeError) as error:
+            raise InvalidArgument("insight summary bytes are damaged") from error
+        if at != len(payload):
+            raise InvalidArgument("insight summary bytes have trailing data")
+        return cls(meta["analysis"], meta["settings"], counts, list(meta["used"]))
+
+    def __reduce__(self):
+        return (InsightSummary.from_bytes, (self.to_bytes(),))
+
+    # -- finish --
+    def finish(self) -> Any:
+        """The result object of the single-machine function: a
+        :class:`cxlens.insight.DarkMatter` or :class:`cxlens.insight.Engagement` whose tables
+        equal the single-machine tables (``customers`` is None: per-customer rows stay in the
+        buckets)."""
+        if self.analysis == "dark_matter":
+            return _finish_dark_matter(self)
+        if self.analysis == "engagement":
+            return _finish_engagement(self)
+        raise InvalidArgument(f"unknown insight analysis {self.analysis!r}")
+
+
+def _ratio(numerator: np.ndarray | float, denominator: np.ndarray | float) -> np.ndarray:
+    numerator = np.asarray(numerator, dtype=np.float64)
+    denominator = np.asarray(denominator, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator != 0, numerator / np.where(denominator != 0, denominator, 1),
+                        np.nan)
+
+
+def dark_matter_settings(*, channels: Sequence[str], window: tuple[int, int],
+                         lookback_weeks: float = 0.0,
+                         active_kinds: Iterable[str] = ("purchase", "digital_session"),
+                         period_weeks: float = 13.0) -> dict[str, Any]:
+    """The settings of a distributed dark-matter summary (``window`` in UTC ns)."""
+    return {"channels": [str(c) for c in channels], "window": [int(window[0]), int(window[1])],
+            "lookback_weeks": float(lookback_weeks),
+            "active_kinds": [str(k) for k in active_kinds],
+            "period_weeks": float(period_weeks)}
+
+
+def summarise_dark_matter_bucket(frame: pd.DataFrame | None, spec: EventSpec,
+                                 settings: Mapping[str, Any],
+                                 catalog: Sequence[str]) -> bytes:
+    """The dark-matter :class:`InsightSummary` bytes of one bucket of whole customers."""
+    from .insight import dark_matter
+
+    channels = settings["channels"]
+    periods = _period_count(settings["window"], settings["period_weeks"])
+    counts = {"channels": np.zeros((len(channels), len(_DARK_COUNTS))),
+              "revenue": np.zeros(len(channels)), "active_revenue": np.zeros(1),
+              "period_active": np.zeros(periods),
+              "period_invisible": np.zeros((periods, len(channels)))}
+    used: list[str] = []
+    if frame is not None and len(frame):
+        log = bucket_log(frame, spec, catalog)
+        result = dark_matter(log, channels=channels, window=tuple(
+            pd.Timestamp(t, tz="UTC") for t in settings["window"]),
+            lookback_weeks=settings["lookback_weeks"], active_kinds=settings["active_kinds"],
+            period_weeks=settings["period_weeks"], threads=1)
+        rows = result.summary.loc[channels]
+        counts["channels"] = rows[list(_DARK_COUNTS)].to_numpy(dtype=np.float64)
+        counts["revenue"] = rows["revenue"].to_numpy(dtype=np.float64)
+        active = result.customers["active"].to_numpy()
+        counts["active_revenue"] = np.array([result.customers["revenue"].to_numpy()[active]
+                                             .sum()])
+        over = result.over_time
+        if len(over):
+            table = over.pivot_table(index="period_start", columns="channel",
+                                     values=["active", "invisible"], aggfunc="first",
+                                     sort=True)
+            counts["period_active"] = table["active"][channels[0]].to_numpy(dtype=np.float64)
+            counts["period_invisible"] = table["invisible"][channels].to_numpy(
+                dtype=np.float64)
+        used = list(result.used)
+    return InsightSummary("dark_matter", dict(settings), counts, used).to_bytes()
+
+
+def _period_step(period_weeks: float) -> int:
+    """The C++ ``weeks_ns``: weeks times ns per week in doubles, truncated."""
+    return int(float(period_weeks) * float(7 * 86_400 * 10**9))
+
+
+def _period_count(window: Sequence[int], period_weeks: float) -> int:
+    if not period_weeks:
+        return 0
+    return len(range(int(window[0]), int(window[1]), _period_step(period_weeks)))
+
+
+def _finish_dark_matter(s: InsightSummary) -> Any:
+    from .insight import DarkMatter
+
+    channels = s.settings["channels"]
+    c = s.counts["channels"]
+    active, invisible = c[:, 0], c[:, 2]
+    revenue = s.counts["revenue"]
+    active_revenue = float(s.counts["active_revenue"][0])
+    summary = pd.DataFrame({
+        "active": active.astype(np.uint64), "unseen": c[:, 1].astype(np.uint64),
+        "invisible": invisible.astype(np.uint64), "share": _ratio(invisible, active),
+        "revenue": revenue, "revenue_share": _ratio(revenue, active_revenue),
+        "mean_revenue": _ratio(revenue, invisible),
+        "mean_revenue_visible": _ratio(active_revenue - revenue, active - invisible),
+        "clv": np.full(len(channels), np.nan), "clv_unknown": np.zeros(len(channels), np.uint64),
+        "bought_once": c[:, 3].astype(np.uint64), "silent_app_user": c[:, 4].astype(np.uint64),
+        "digital_only": c[:, 5].astype(np.uint64),
+        "consent_known": np.zeros(len(channels), dtype=bool),
+    }, index=pd.Index(channels, name="channel"))
+    window = s.settings["window"]
+    step = _period_step(s.settings["period_weeks"]) if s.settings["period_weeks"] else 0
+    starts = list(range(window[0], window[1], step)) if step else []
+    rows = []
+    for j, start in enumerate(starts):
+        end = min(window[1], start + step)
+        for k, channel in enumerate(channels):
+            a, i = s.counts["period_active"][j], s.counts["period_invisible"][j, k]
+            rows.append((channel, start, end, int(a), int(i), float(_ratio(i, a))))
+    over_time = pd.DataFrame(rows, columns=["channel", "period_start", "period_end", "active",
+                                            "invisible", "share"])
+    for column in ("period_start", "period_end"):
+        over_time[column] = pd.to_datetime(over_time[column].to_numpy(dtype=np.int64),
+                                           utc=True)
+    result = object.__new__(DarkMatter)
+    result._tables = ("summary", "over_time")  # no per-customer table
+    result.summary = summary
+    result.over_time = over_time
+    result.customers = None
+    result.window = (pd.Timestamp(window[0], tz="UTC"), pd.Timestamp(window[1], tz="UTC"))
+    result.used = list(s.used)
+    return result
+
+
+def engagement_settings(*, window: tuple[int, int],
+                        contribution_kinds: Iterable[str] = ("community_post",),
+                        heavy_min_posts: int = 10, members_only: bool = False,
+                        repurchase_weeks: float = 26.0,
+                        promoter_min_score: float = 9.0) -> dict[str, Any]:
+    """The settings of a distributed engagement summary (``window`` in UTC ns)."""
+    return {"window": [int(window[0]), int(window[1])],
+            "contribution_kinds": [str(k) for k in contribution_kinds],
+            "heavy_min_posts": int(heavy_min_posts), "members_only": bool(members_only),
+            "repurchase_weeks": float(repurchase_weeks),
+            "promoter_min_score": float(promoter_min_score)}
+
+
+def summarise_engagement_bucket(frame: pd.DataFrame | None, spec: EventSpec,
+                                settings: Mapping[str, Any],
+                                catalog: Sequence[str]) -> bytes:
+    """The engagement :class:`InsightSummary` bytes of one bucket of whole customers: per
+    tier customers, contributions and revenue; engaged and consume-only customers and revenue;
+    loyal and other customers and how many bought again."""
+    from .insight import engagement_tiers
+
+    counts = {"tier_customers": np.zeros(3), "tier_posts": np.zeros(3),
+              "tier_revenue": np.zeros(3), "sums": np.zeros(8)}
+    used: list[str] = []
+    if frame is not None and len(frame):
+        log = bucket_log(frame, spec, catalog)
+        result = engagement_tiers(
+            log, window=tuple(pd.Timestamp(t, tz="UTC") for t in settings["window"]),
+            contribution_kinds=settings["contribution_kinds"],
+            heavy_min_posts=settings["heavy_min_posts"], members_only=settings["members_only"],
+            repurchase_weeks=settings["repurchase_weeks"],
+            promoter_min_score=settings["promoter_min_score"], replicates=0, threads=1)
+        rows = result.customers
+        codes = rows["tier"].cat.codes.to_numpy()
+        revenue = rows["revenue"].to_numpy(dtype=np.float64)
+        posts = rows["posts"].to_numpy(dtype=np.float64)
+        for t in range(3):
+            mine = codes == t
+            counts["tier_customers"][t] = mine.sum()
+            counts["tier_posts"][t] = posts[mine].sum()
+            counts["tier_revenue"][t] = revenue[mine].sum()
+        engaged = (codes == 1) | (codes == 2)
+        consume = codes == 0
+        loyal = rows["loyal"]
+        again = rows["repurchased"].to_numpy()
+        is_loyal = (loyal == True).fillna(False).to_numpy(dtype=bool)  # noqa: E712
+        is_other = (loyal == False).fillna(False).to_numpy(dtype=bool)  # noqa: E712
+        counts["sums"] = np.array([engaged.sum(), revenue[engaged].sum(), consume.sum(),
+                                   revenue[consume].sum(), is_loyal.sum(),
+                                   again[is_loyal].sum(), is_other.sum(),
+                                   again[is_other].sum()], dtype=np.float64)
+        used = list(result.used)
+    return InsightSummary("engagement", dict(settings), counts, used).to_bytes()
+
+
+def _finish_engagement(s: InsightSummary) -> Any:
+    from .insight import Engagement
+
+    customers = s.counts["tier_customers"]
+    posts = s.counts["tier_posts"]
+    population, all_posts = customers.sum(), posts.sum()
+    tiers = pd.DataFrame({
+        "customers": customers.astype(np.uint64), "share": _ratio(customers, population),
+        "posts": posts.astype(np.uint64), "post_share": _ratio(posts, all_posts),
+        "mean_revenue": _ratio(s.counts["tier_revenue"], customers),
+    }, index=pd.Index(list(_TIER_NAMES), name="tier"))
+    sums = s.counts["sums"]
+    revenue_ratio = float(_ratio(_ratio(sums[1], sums[0]), _ratio(sums[3], sums[2])))
+    repurchase_ratio = float(_ratio(_ratio(sums[5], sums[4]), _ratio(sums[7], sums[6])))
+    nan = float("nan")
+    result = object.__new__(Engagement)
+    result._tables = ("tiers", "ratios")  # no per-customer table
+    result.tiers = tiers
+    result.ratios = pd.DataFrame({
+        "engaged_revenue_ratio": pd.Series({"value": revenue_ratio, "lower": nan,
+                                            "upper": nan, "standard_error": nan}),
+        "loyal_repurchase_ratio": pd.Series({"value": repurchase_ratio, "lower": nan,
+                                             "upper": nan, "standard_error": nan})}).T
+    result.repurchase = pd.DataFrame(
+        {"customers": [int(sums[4]), int(sums[6])],
+         "repurchase_rate": [float(_ratio(sums[5], sums[4])), float(_ratio(sums[7], sums[6]))]},
+        index=pd.Index(["loyal", "other"], name="group"))
+    result.customers = None
+    result.used = list(s.used) + [
+        "intervals: not computed on partitioned data (bootstrap weights are keyed by the "
+        "log's customer ids); run cxlens.insight.engagement_tiers for them"]
+    return result
+
+
+def assisted_channels(catalog: Iterable[str]) -> list[str]:
+    """The assisted channels of a channel catalog (by the standard kinds of their names),
+    sorted: the default channels of distributed dark matter."""
+    from .model import standard_channel_kind
+
+    return sorted(c for c in catalog if standard_channel_kind(str(c)) == "assisted")
+
+
+def merge_insight_bytes(*parts: bytes) -> bytes:
+    """Merges serialized insight summaries into serialized bytes."""
+    return merge_all(InsightSummary.from_bytes(p) for p in parts).to_bytes()
 
 
 # --- survival ---------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from . import _core
-from .insight import (_axes, _channel_names, _ns, _per_customer, _points, _resolve, _times)
+from .insight import (_axes, _channel_names, _label_codes, _ns, _per_customer, _points,
+                      _resolve, _times)
 
 __all__ = ["OutreachPlan", "plan_outreach"]
 
@@ -74,9 +75,12 @@ class OutreachPlan:
         """Planned contacts per day and channel (stacked)."""
         ax = _axes(ax)
         if len(self.contacts):
-            table = (self.contacts.assign(day=self.contacts["time"].dt.strftime("%Y-%m-%d"))
+            # Count per day first, then label the days (formatting every contact's time took
+            # seconds for a million contacts).
+            table = (self.contacts.assign(day=self.contacts["time"].dt.floor("D"))
                      .pivot_table(index="day", columns="channel", values="touch",
                                   aggfunc="count", observed=True).fillna(0))
+            table.index = table.index.strftime("%Y-%m-%d")
             table.plot.bar(ax=ax, stacked=True, width=0.85)
             ax.set_xlabel("day (UTC)")
         ax.set_ylabel("contacts per day")
@@ -131,22 +135,23 @@ def plan_outreach(data: Any, contact_points: pd.DataFrame | None = None, *, star
     if preferred_channel is not None:
         labels = (preferred_channel if isinstance(preferred_channel, pd.Series)
                   else pd.Series(list(preferred_channel)))
-        codes = labels.astype(object).map(lambda x: code_of.get(str(x), 255) if pd.notna(x)
-                                          else 255).astype(np.float64)
-        if isinstance(preferred_channel, pd.Series):
-            codes.index = preferred_channel.index
+        # Each distinct label is looked up once (a per-row lambda took seconds at 1M rows).
+        looked_up = _label_codes(labels, code_of)
+        codes = pd.Series(np.where(looked_up < 0, 255, looked_up).astype(np.float64),
+                          index=labels.index)
         preferred = _per_customer(log, codes if isinstance(preferred_channel, pd.Series)
                                   else codes.to_numpy(), "preferred_channel", np.float64, 255)
         preferred = preferred.astype(np.uint8)
     offer_codes = None
     if offer is not None:
         labels = offer if isinstance(offer, pd.Series) else pd.Series(list(offer))
-        mapped = labels.astype(object).map(
-            lambda x: _OFFERS.index(str(x)) if pd.notna(x) and str(x) in _OFFERS else (
-                0 if pd.isna(x) else -1))
-        if (mapped < 0).any():
+        positions, uniques = pd.factorize(labels, use_na_sentinel=True)
+        lookup = np.array([_OFFERS.index(str(u)) if str(u) in _OFFERS else -1 for u in uniques]
+                          + [0], dtype=np.int64)  # the last entry: missing -> none
+        looked_up = lookup[positions]
+        if (looked_up < 0).any():
             raise _core.InvalidArgument("offer must hold offering dimension names")
-        mapped = mapped.astype(np.float64)
+        mapped = pd.Series(looked_up.astype(np.float64), index=labels.index)
         offer_codes = _per_customer(log, mapped if isinstance(offer, pd.Series)
                                     else mapped.to_numpy(), "offer", np.float64, 0).astype(np.uint8)
     eligible_codes = None

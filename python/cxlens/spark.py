@@ -46,6 +46,12 @@ from .distributed import RetentionSummary, TransactionSpec
 from .retention import GammaGamma
 
 __all__ = [
+    "attribution_paths",
+    "dark_matter",
+    "directly_follows",
+    "engagement_tiers",
+    "journey_summary",
+    "variants",
     "fit",
     "fit_gamma_gamma",
     "retention_summary",
@@ -284,6 +290,196 @@ def score(rfm: Any, model: Any, *, spend: GammaGamma | None = None, t: float = 1
 
     return rfm.mapInPandas(scored, schema=schema)
 
+
+# --- journeys and attribution -----------------------------------------------------------------
+#
+# Events are prepared per partition (mapInPandas: canonical columns, UTC ns times, a global row
+# order from the partition id), shuffled by customer bucket with Spark's own shuffle
+# (groupBy(pmod(xxhash64(customer), buckets)).applyInPandas), summarised per bucket, and the
+# bucket summaries (bytes) merged in a treeAggregate: only summaries reach the driver.
+
+_OPTIONAL_TYPES = {"value": "double", "cost": "double", "score": "double",
+                   "direction": "string", "offering": "string", "case_id": "string"}
+
+
+def _prepared_events(sdf: Any, spec: Any, fields: dict[str, Any]) -> tuple[Any, Any, str]:
+    """The prepared events of a Spark table (Spark SQL selects and converts the time column,
+    then each partition is prepared in a Python worker), the spec the workers read them with,
+    and the customer key kind."""
+    if not isinstance(sdf, SparkDataFrame):
+        raise TypeError("cxlens.spark functions take a pyspark.sql.DataFrame")
+    spec = _d.event_spec(spec, **fields)
+    for column in spec.columns():
+        if column not in sdf.columns:
+            raise NotFound(f"column {column!r} is not in the DataFrame")
+    types = {f.name: f.dataType for f in sdf.schema.fields}
+    key_type = types[spec.customer]
+    if isinstance(key_type, (T.IntegralType, T.FloatType, T.DoubleType)):
+        key_kind = "integer"
+    elif isinstance(key_type, T.StringType):
+        key_kind = "text"
+    else:
+        raise ColumnTypeError(f"customer column {spec.customer!r} must hold integers or text")
+    time_type = types[spec.time]
+    unit = spec.time_unit
+    if isinstance(time_type, T.TimestampType):
+        time_column, unit = F.unix_micros(F.col(spec.time)), "us"
+    elif isinstance(time_type, T.TimestampNTZType):
+        time_column = F.date_format(F.col(spec.time), "yyyy-MM-dd'T'HH:mm:ss.SSSSSS")
+    elif isinstance(time_type, T.DateType):
+        time_column = F.date_format(F.col(spec.time), "yyyy-MM-dd")
+    else:
+        time_column = F.col(spec.time)
+    names = spec.fields()
+    columns = [F.col(spec.customer).alias("customer"), time_column.alias("time")]
+    for name in ("channel", "event") + tuple(n for n in _OPTIONAL_TYPES if n in names):
+        column = F.col(names[name])
+        if _OPTIONAL_TYPES.get(name) == "double" and not isinstance(types[names[name]],
+                                                                     T.NumericType):
+            raise ColumnTypeError(f"{name} column {names[name]!r} must hold numbers")
+        columns.append(column.cast(_OPTIONAL_TYPES.get(name, "string")).alias(name))
+    worker_spec = _d.EventSpec(**{**{n: (n if n in names else None)
+                                     for n in _OPTIONAL_TYPES},
+                                  "event_kinds": spec.event_kinds, "time_unit": unit})
+    key = "long" if key_kind == "integer" else "string"
+    schema = (f"customer {key}, time long, seq long, channel string, event string"
+              + "".join(f", {n} {t}" for n, t in _OPTIONAL_TYPES.items() if n in names))
+
+    def prepare(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        from pyspark import TaskContext
+
+        context = TaskContext.get()
+        partition = context.partitionId() if context is not None else 0
+        row = 0
+        for batch in batches:
+            out = _d.prepare_events(batch, worker_spec, key_kind=key_kind, partition=partition,
+                                    order_base=(partition << _d._ORDER_BITS) + row)
+            row += len(batch)
+            yield out[[c.split()[0] for c in schema.split(", ")]]
+
+    return sdf.select(*columns).mapInPandas(prepare, schema=schema), worker_spec, key_kind
+
+
+def _bucket_summaries(prepared: Any, buckets: int, customers_split: bool, summarise: Any,
+                      merge: Any, depth: int) -> bytes:
+    """Summaries of buckets of whole customers (Spark's shuffle by customer hash, or each
+    partition when customers are not split), merged in a treeAggregate from the empty
+    summary."""
+
+    def per_bucket(frame: pd.DataFrame | None) -> pd.DataFrame:
+        return pd.DataFrame({"summary": [summarise(frame)]})
+
+    parts = _by_customer(prepared, buckets, customers_split, per_bucket, "summary binary")
+    zero = summarise(None)  # the empty summary: a table without rows has no buckets
+    with _typed_errors():
+        return parts.rdd.map(lambda row: bytes(row[0])).treeAggregate(zero, merge, merge,
+                                                                      depth=depth)
+
+
+def journey_summary(sdf: Any, spec: Any = None, *, key: str = "channel", by: str = "customer",
+                    gap: Any = None, goal: Any = None, goal_as_step: bool = True,
+                    keep_durations: bool = True, customers_split: bool = True,
+                    buckets: int | None = None, depth: int = 2,
+                    **fields: Any) -> _d.JourneySummary:
+    """The merged :class:`cxlens.distributed.JourneySummary` of a Spark event table
+    (arguments as in :func:`cxlens.dask.journey_summary`; ``buckets``: customer buckets of the
+    shuffle, default the session's shuffle partitions)."""
+    prepared, worker_spec, _ = _prepared_events(sdf, spec, fields)
+    settings = _d.journey_settings(key=key, by=by, gap=gap, goal=goal,
+                                   goal_as_step=goal_as_step, keep_durations=keep_durations)
+    nbuckets = buckets or int(sdf.sparkSession.conf.get("spark.sql.shuffle.partitions"))
+    data = _bucket_summaries(
+        prepared, nbuckets, customers_split,
+        lambda frame: _d.summarise_journey_bucket(frame, worker_spec, settings),
+        _d.merge_journey_bytes, depth)
+    return _d.JourneySummary.from_bytes(data)
+
+
+def directly_follows(sdf: Any, spec: Any = None, **options: Any):
+    """The directly-follows :class:`cxlens.journey.JourneyGraph` of a Spark event table."""
+    return journey_summary(sdf, spec, **options).graph()
+
+
+def variants(sdf: Any, spec: Any = None, *, top: int | None = None, **options: Any):
+    """The variants table of a Spark event table (as ``journeys(log, ...).variants(top)``)."""
+    return journey_summary(sdf, spec, **options).variant_table(top)
+
+
+def attribution_paths(sdf: Any, spec: Any = None, **options: Any):
+    """The attribution :class:`cxlens.journey.Paths` of a Spark event table."""
+    return journey_summary(sdf, spec, **options).attribution_paths()
+
+
+# --- insight ----------------------------------------------------------------------------------
+
+def _window_and_catalog(prepared: Any, window: Any) -> tuple[tuple[int, int], list[str]]:
+    """The global window (first event to just after the last, unless given) and the sorted
+    channel catalog: two numbers and the channel names reach the driver."""
+    from .insight import _window as parse_window
+
+    with _typed_errors():
+        low, high, names = prepared.agg(F.min("time"), F.max("time"),
+                                        F.sort_array(F.collect_set("channel"))).collect()[0]
+    if low is None:
+        raise InvalidArgument("the table has no events")
+    given = parse_window(window)
+    start = int(low) if given[0] is None else given[0]
+    end = int(high) + 1 if given[1] is None else given[1]
+    return (start, end), sorted(str(n) for n in names)
+
+
+def _insight(sdf: Any, spec: Any, fields: dict[str, Any], window: Any, build: Any,
+             summarise: Any, customers_split: bool, buckets: int | None, depth: int) -> Any:
+    prepared, worker_spec, _ = _prepared_events(sdf, spec, fields)
+    bounds, catalog = _window_and_catalog(prepared, window)
+    settings = build(bounds, catalog)
+    nbuckets = buckets or int(sdf.sparkSession.conf.get("spark.sql.shuffle.partitions"))
+    data = _bucket_summaries(prepared, nbuckets, customers_split,
+                             lambda frame: summarise(frame, worker_spec, settings, catalog),
+                             _d.merge_insight_bytes, depth)
+    return _d.InsightSummary.from_bytes(data).finish()
+
+
+def dark_matter(sdf: Any, spec: Any = None, *, channels: Sequence[str] | None = None,
+                window: Any = None, lookback_weeks: float = 0.0,
+                active_kinds: Sequence[str] = ("purchase", "digital_session"),
+                period_weeks: float = 13.0, customers_split: bool = True,
+                buckets: int | None = None, depth: int = 2, **fields: Any):
+    """Dark matter per channel on a Spark event table (as :func:`cxlens.dask.dark_matter`)."""
+
+    def build(bounds: tuple[int, int], catalog: list[str]) -> dict[str, Any]:
+        chosen = list(channels) if channels else _d.assisted_channels(catalog)
+        if not chosen:
+            raise InvalidArgument("dark_matter: the table has no assisted channel; name the "
+                                  "channels")
+        for name in chosen:
+            if name not in catalog:
+                raise NotFound(f"dark_matter: channel {name!r} is not in the table")
+        return _d.dark_matter_settings(channels=chosen, window=bounds,
+                                       lookback_weeks=lookback_weeks,
+                                       active_kinds=active_kinds, period_weeks=period_weeks)
+
+    return _insight(sdf, spec, fields, window, build, _d.summarise_dark_matter_bucket,
+                    customers_split, buckets, depth)
+
+
+def engagement_tiers(sdf: Any, spec: Any = None, *, window: Any = None,
+                     contribution_kinds: Sequence[str] = ("community_post",),
+                     heavy_min_posts: int = 10, members_only: bool = False,
+                     repurchase_weeks: float = 26.0, promoter_min_score: float = 9.0,
+                     customers_split: bool = True, buckets: int | None = None, depth: int = 2,
+                     **fields: Any):
+    """Engagement tiers on a Spark event table (as :func:`cxlens.dask.engagement_tiers`)."""
+
+    def build(bounds: tuple[int, int], catalog: list[str]) -> dict[str, Any]:
+        return _d.engagement_settings(window=bounds, contribution_kinds=contribution_kinds,
+                                      heavy_min_posts=heavy_min_posts,
+                                      members_only=members_only,
+                                      repurchase_weeks=repurchase_weeks,
+                                      promoter_min_score=promoter_min_score)
+
+    return _insight(sdf, spec, fields, window, build, _d.summarise_engagement_bucket,
+                    customers_split, buckets, depth)
 
 
 # --- survival ---------------------------------------------------------------------------------

@@ -517,10 +517,118 @@ py::dict run_service_metrics(const EventLog& log, OptTime from, OptTime to,
   return out;
 }
 
+/// Binds a mergeable insight summary: versioned bytes, merge and pickle.
+template <class Summary>
+py::class_<Summary> bind_summary(py::module_& m, const char* name, const char* doc) {
+  return py::class_<Summary>(m, name, doc)
+      .def("merge", &Summary::merge, py::arg("other"), py::call_guard<py::gil_scoped_release>(),
+           "Adds another summary of the same analysis and settings.")
+      .def(
+          "to_bytes", [](const Summary& s) { return py::bytes(s.to_bytes()); },
+          "Versioned bytes (cxlens/summary_io.hpp).")
+      .def_static(
+          "from_bytes",
+          [](const py::bytes& bytes) { return Summary::from_bytes(std::string_view(bytes)); },
+          py::arg("bytes"), "The summary to_bytes wrote; other kinds or versions are refused.")
+      .def_property_readonly_static(
+          "kind", [](const py::object&) { return std::string(Summary::summary_kind); })
+      .def(py::pickle([](const Summary& s) { return py::make_tuple(py::bytes(s.to_bytes())); },
+                      [](const py::tuple& state) {
+                        if (state.size() != 1) throw InvalidArgument("insight: bad summary pickle");
+                        return Summary::from_bytes(state[0].cast<std::string>());
+                      }));
+}
+
+/// The dark-matter summary of customers [first, last) of a log (no contact points).
+insight::DarkMatterSummary dark_matter_summary(const EventLog& log,
+                                               const std::vector<std::string>& channels,
+                                               OptTime from, OptTime to, double lookback_weeks,
+                                               const std::vector<std::string>& active_kinds,
+                                               double period_weeks, CustomerId first,
+                                               std::optional<CustomerId> last_or_all) {
+  const auto last = last_or_all.value_or(static_cast<CustomerId>(log.customer_count()));
+  if (first > last || last > log.customer_count())
+    throw InvalidArgument("dark_matter_summary: customers [first, last) lie outside the log");
+  insight::DarkMatterOptions options;
+  options.channels = channels;
+  options.window = window_from(from, to);
+  options.lookback_weeks = lookback_weeks;
+  options.active_kinds = kinds_from(active_kinds);
+  options.period_weeks = period_weeks;
+  py::gil_scoped_release release;
+  const insight::ConsentIndex consent;
+  const auto query = insight::prepare_dark_matter(log, consent, options);
+  return insight::summarise_dark_matter(query, first, last);
+}
+
+/// The engagement summary of customers [first, last) of a log.
+insight::EngagementSummary engagement_summary(const EventLog& log, OptTime from, OptTime to,
+                                              const std::vector<std::string>& contribution_kinds,
+                                              std::uint32_t heavy_min_posts, bool members_only,
+                                              double repurchase_weeks, float promoter_min_score,
+                                              std::uint32_t replicates, std::uint64_t seed,
+                                              double confidence, CustomerId first,
+                                              std::optional<CustomerId> last_or_all) {
+  const auto last = last_or_all.value_or(static_cast<CustomerId>(log.customer_count()));
+  if (first > last || last > log.customer_count())
+    throw InvalidArgument("engagement_summary: customers [first, last) lie outside the log");
+  insight::EngagementOptions options;
+  options.window = window_from(from, to);
+  options.contribution_kinds = kinds_from(contribution_kinds);
+  options.heavy_min_posts = heavy_min_posts;
+  options.members_only = members_only;
+  options.repurchase_weeks = repurchase_weeks;
+  options.promoter_min_score = promoter_min_score;
+  options.bootstrap = bootstrap_from(replicates, seed, confidence);
+  py::gil_scoped_release release;
+  const auto query = insight::prepare_engagement(log, options, {});
+  return insight::summarise_engagement(query, first, last);
+}
+
 }  // namespace
 
 void bind_insight(py::module_& m) {
   const auto none = py::none();
+  bind_summary<insight::DarkMatterSummary>(
+      m, "DarkMatterSummary", "Mergeable dark-matter rows keyed by customer (merge in any order).")
+      .def("__len__", [](const insight::DarkMatterSummary& s) { return s.customers.size(); })
+      .def_property_readonly("customers", [](const insight::DarkMatterSummary& s) {
+        return owned_column(std::vector<CustomerId>(s.customers));
+      });
+  bind_summary<insight::EngagementSummary>(
+      m, "EngagementSummary", "Mergeable engagement rows keyed by customer (merge in any order).")
+      .def("__len__", [](const insight::EngagementSummary& s) { return s.customers.size(); })
+      .def_property_readonly("customers", [](const insight::EngagementSummary& s) {
+        return owned_column(std::vector<CustomerId>(s.customers));
+      });
+  bind_summary<insight::ChannelShiftSummary>(
+      m, "ChannelShiftSummary", "Channel-shift summary of a customer range (merged in order).");
+  bind_summary<insight::ChannelPreferenceSummary>(
+      m, "ChannelPreferenceSummary",
+      "Channel-preference summary of a customer range (merged in order).");
+  bind_summary<insight::OfferingDimensionsSummary>(
+      m, "OfferingDimensionsSummary",
+      "Offering-dimensions summary of a customer range (merged in order).");
+  bind_summary<insight::ProfitabilitySummary>(
+      m, "ProfitabilitySummary", "Profitability summary of a customer range (merged in order).");
+  bind_summary<insight::FeedbackSummary>(m, "FeedbackSummary",
+                                         "Feedback summary of a customer range (merged in order).");
+  bind_summary<insight::ServiceMetricsSummary>(
+      m, "ServiceMetricsSummary", "Service-metrics summary of a customer range (merged in order).");
+  m.def("insight_dark_matter_summary", &dark_matter_summary, py::arg("log"),
+        py::arg("channels") = std::vector<std::string>{}, py::arg("window_from") = none,
+        py::arg("window_to") = none, py::arg("lookback_weeks") = 0.0,
+        py::arg("active_kinds") = std::vector<std::string>{"purchase", "digital_session"},
+        py::arg("period_weeks") = 13.0, py::arg("first") = 0u, py::arg("last") = none,
+        "The dark-matter summary of customers [first, last) (default: all; no contact points).");
+  m.def("insight_engagement_summary", &engagement_summary, py::arg("log"),
+        py::arg("window_from") = none, py::arg("window_to") = none,
+        py::arg("contribution_kinds") = std::vector<std::string>{"community_post"},
+        py::arg("heavy_min_posts") = 10u, py::arg("members_only") = false,
+        py::arg("repurchase_weeks") = 26.0, py::arg("promoter_min_score") = 9.0f,
+        py::arg("replicates") = 200u, py::arg("seed") = 20240601ull, py::arg("confidence") = 0.95,
+        py::arg("first") = 0u, py::arg("last") = none,
+        "The engagement summary of customers [first, last) (default: all).");
   m.def("insight_dark_matter", &run_dark_matter, py::arg("log"), py::arg("pc_customer") = none,
         py::arg("pc_channel") = none, py::arg("pc_consent") = none,
         py::arg("pc_consent_time") = none, py::arg("channels") = std::vector<std::string>{},

@@ -478,7 +478,24 @@ void bind_journey(py::module_& m) {
 
   // ---- attribution ----
   py::class_<PathTable>(m, "PathTable", "Paths with conversions, value and nulls.")
+      .def(py::init<>())
       .def("__len__", &PathTable::size)
+      .def("merge", &PathTable::merge, py::arg("other"), py::call_guard<py::gil_scoped_release>(),
+           "Adds another table's paths (channels by name); canonical order after.")
+      .def("canonicalize", &PathTable::canonicalize, py::call_guard<py::gil_scoped_release>(),
+           "Channels sorted by name, paths sorted (the order merge leaves).")
+      .def(
+          "to_bytes", [](const PathTable& t) { return py::bytes(t.to_bytes()); },
+          "Versioned bytes (kind 'journey.path_table').")
+      .def_static(
+          "from_bytes",
+          [](const py::bytes& bytes) { return PathTable::from_bytes(std::string_view(bytes)); },
+          py::arg("bytes"))
+      .def(py::pickle([](const PathTable& t) { return py::make_tuple(py::bytes(t.to_bytes())); },
+                      [](const py::tuple& state) {
+                        if (state.size() != 1) throw InvalidArgument("journey: bad paths pickle");
+                        return PathTable::from_bytes(state[0].cast<std::string>());
+                      }))
       .def_readonly("channels", &PathTable::channels)
       .def_property_readonly("total_conversions", &PathTable::total_conversions)
       .def_property_readonly("total_value", &PathTable::total_value)

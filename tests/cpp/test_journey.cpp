@@ -776,6 +776,36 @@ TEST_CASE("Markov removal effects equal an independent fixed-point solve, orders
   CHECK_THROWS_AS(markov_model(table, bad), InvalidArgument);
 }
 
+TEST_CASE("path tables: versioned bytes; merge by channel name in any order") {
+  const auto a = paths_of({"a > b > c", "b"}, {1, 2}, {0, 1}, {10, 20});
+  const auto b = paths_of({"c > a", "d > b"}, {3, 0}, {2, 5}, {30, 0});
+  const auto back = PathTable::from_bytes(a.to_bytes());
+  CHECK(back.channels == a.channels);
+  CHECK(back.steps == a.steps);
+  CHECK(back.conversions == a.conversions);
+  CHECK(back.nulls == a.nulls);
+  PathTable ab = a;
+  ab.merge(b);
+  PathTable ba = b;
+  ba.merge(a);
+  CHECK(ab.to_bytes() == ba.to_bytes());  // commutative, canonical order
+  PathTable empty_first;
+  empty_first.merge(ab);
+  CHECK(empty_first.to_bytes() == ab.to_bytes());
+  CHECK(ab.channels == std::vector<std::string>{"a", "b", "c", "d"});
+  CHECK(ab.total_conversions() == doctest::Approx(6.0));
+  const auto whole =
+      paths_of({"a > b > c", "b", "c > a", "d > b"}, {1, 2, 3, 0}, {0, 1, 2, 5}, {10, 20, 30, 0});
+  const auto merged = heuristic_models(ab, {});
+  const auto direct = heuristic_models(whole, {});
+  for (const auto& channel : {"a", "b", "c", "d"})
+    CHECK(attributed(merged.linear, channel) ==
+          doctest::Approx(attributed(direct.linear, channel)));
+  const std::string bytes = a.to_bytes();
+  CHECK_THROWS_AS(PathTable::from_bytes(bytes.substr(0, bytes.size() - 4)), InvalidArgument);
+  CHECK_THROWS_AS(PathTable::from_bytes(bytes + "x"), InvalidArgument);
+}
+
 TEST_CASE("heuristic models: hand-checked shares, each summing to the total") {
   const auto paths = paths_of({"a > b > c", "b", "c > a"}, {1, 2, 3}, {}, {10, 20, 30});
   HeuristicOptions options;

@@ -11,10 +11,7 @@ Dask and Spark tests skip with a reason when the engines are not installed (``pi
 
 from __future__ import annotations
 
-import os
 import pickle
-import shutil
-import sys
 import warnings
 
 import numpy as np
@@ -206,17 +203,7 @@ def test_scoring_a_partition_matches_the_model(reference):
 
 # ---- Dask ------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="session")
-def dask_client():
-    pytest.importorskip("dask.dataframe", reason="dask is not installed "
-                        "(pip install 'cxlens[distributed]')")
-    distributed = pytest.importorskip("distributed", reason="dask.distributed is not installed")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                       dashboard_address=None)
-    client = distributed.Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
+# `dask_client` and `spark` are session-scoped fixtures in conftest.py.
 
 
 def _dask_frame(parts: list[pd.DataFrame], meta: pd.DataFrame | None = None):
@@ -295,26 +282,6 @@ def test_dask_bad_input(dask_client, events, reference):
 
 
 # ---- Spark -----------------------------------------------------------------------------------
-
-@pytest.fixture(scope="session")
-def spark():
-    pytest.importorskip("pyspark", reason="pyspark is not installed "
-                        "(pip install 'cxlens[distributed]')")
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("Spark needs Java (java is not on PATH and JAVA_HOME is unset)")
-    os.environ["PYSPARK_PYTHON"] = sys.executable  # workers must import this cxlens
-    from pyspark.sql import SparkSession
-    session = (SparkSession.builder.master("local[2]").appName("cxlens-tests")
-               .config("spark.ui.enabled", "false")
-               .config("spark.sql.shuffle.partitions", "4")
-               .config("spark.default.parallelism", "2")
-               # Results must not depend on the session time zone.
-               .config("spark.sql.session.timeZone", "America/New_York")
-               .getOrCreate())
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
-
 
 @pytest.mark.parametrize("n", [1, 3, 16])
 def test_spark_equals_single_machine(spark, events, reference, n):

@@ -6,8 +6,8 @@ from one pandas ``groupby`` over the whole table, then :func:`cxlens.survival.ka
 :func:`cxlens.survival.cohort_retention` on a :class:`cxlens.EventLog` of the whole table;
 :func:`cxlens.survival.fit_cox` on the whole per-customer table. The distributed paths run on
 1, 3 and 16 partitions cut by time (customers split across partitions). Counts must be equal
-exactly, fitted parameters to 1e-9. The Dask cluster and Spark session are the fixtures of
-``test_distributed.py`` (session-scoped, shared).
+exactly, fitted parameters to 1e-9. The Dask cluster and Spark session are the session-scoped
+fixtures of ``conftest.py`` (shared with the other scale-out tests).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pytest
 import cxlens
 from cxlens import distributed as D
 from cxlens import survival as S
-from test_distributed import _dask_frame, dask_client, spark, split  # noqa: F401 (fixtures)
+from test_distributed import _dask_frame, split
 
 CHURN_DAYS = 60.0
 

@@ -480,19 +480,19 @@ void get(SummaryReader& in, std::array<T, N>& values) {
 }
 }  // namespace detail
 
-/// Serialises a summary's fields, in order, as summary `kind` (format version 1).
-template <class... Fields>
+/// Serialises a summary's fields, in order, as summary `kind` in payload layout `Version`.
+template <std::uint32_t Version = 1, class... Fields>
 std::string summary_bytes(std::string_view kind, const Fields&... fields) {
-  SummaryWriter out(kind, 1);
+  SummaryWriter out(kind, Version);
   (detail::put(out, fields), ...);
   return out.take();
 }
 
-/// Reads the fields `summary_bytes` wrote for `kind`; another kind or version, truncated or
-/// trailing bytes raise `InvalidArgument`.
-template <class... Fields>
+/// Reads the fields `summary_bytes<Version>` wrote for `kind`; another kind or version,
+/// truncated or trailing bytes raise `InvalidArgument`.
+template <std::uint32_t Version = 1, class... Fields>
 void read_summary_bytes(std::string_view bytes, std::string_view kind, Fields&... fields) {
-  SummaryReader in(bytes, kind, 1);
+  SummaryReader in(bytes, kind, Version);
   (detail::get(in, fields), ...);
   in.finish();
 }
@@ -516,6 +516,48 @@ inline void add_into(std::vector<double>& into, const std::vector<double>& other
 template <class T>
 void append_into(std::vector<T>& into, const std::vector<T>& other) {
   into.insert(into.end(), other.begin(), other.end());
+}
+
+/// The customers of a summary starting at `first`: first, first + 1, ..., first + count - 1.
+inline std::vector<CustomerId> customer_range(CustomerId first, std::size_t count) {
+  std::vector<CustomerId> customers(count);
+  for (std::size_t i = 0; i < count; ++i)
+    customers[i] = static_cast<CustomerId>(first + i);
+  return customers;
+}
+
+/// The order that sorts `customers` (keys of per-customer summary rows), or an empty vector
+/// when they are sorted already. Throws `InvalidArgument` naming the summary when a customer
+/// appears twice (summaries of overlapping customers cannot be merged).
+inline std::vector<std::size_t> customer_order(const std::vector<CustomerId>& customers,
+                                               std::string_view what) {
+  std::vector<std::size_t> order;
+  if (!std::is_sorted(customers.begin(), customers.end())) {
+    order.resize(customers.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+      order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](std::size_t a, std::size_t b) { return customers[a] < customers[b]; });
+  }
+  for (std::size_t i = 1; i < customers.size(); ++i) {
+    const CustomerId previous = customers[order.empty() ? i - 1 : order[i - 1]];
+    if (customers[order.empty() ? i : order[i]] == previous)
+      throw InvalidArgument(std::string(what) +
+                            ": summaries of overlapping customers cannot be merged (a customer "
+                            "is in both)");
+  }
+  return order;
+}
+
+/// Reorders a per-customer column by `order` (from `customer_order`; empty: unchanged).
+template <class T>
+void reorder(std::vector<T>& column, const std::vector<std::size_t>& order) {
+  if (order.empty()) return;
+  std::vector<T> sorted;
+  sorted.reserve(column.size());
+  for (const std::size_t i : order)
+    sorted.push_back(column[i]);
+  column = std::move(sorted);
 }
 
 }  // namespace cxlens::insight

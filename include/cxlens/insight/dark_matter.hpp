@@ -60,12 +60,13 @@ struct DarkMatterQuery {
   std::vector<std::uint8_t> assisted;     ///< Whether each channel is assisted.
 };
 
-/// Per-customer flags and period counts for a range of consecutive customers; merges by
-/// concatenating ranges in customer order and adding counts.
+/// Per-customer flags and period counts of a set of customers, keyed by customer id. Merging
+/// (summaries of disjoint customers, in any order) joins the rows sorted by customer and adds
+/// the counts: associative and commutative.
 struct DarkMatterSummary {
-  CustomerId first = 0;              ///< First customer of the range.
-  std::vector<std::uint8_t> active;  ///< 1 when the customer was active in the window.
-  /// `invisible[k][i]`: 1 when customer `first + i` is active and invisible to channel k.
+  std::vector<CustomerId> customers;  ///< Customer id of each row, ascending.
+  std::vector<std::uint8_t> active;   ///< 1 when the customer was active in the window.
+  /// `invisible[k][i]`: 1 when customer `customers[i]` is active and invisible to channel k.
   std::vector<std::vector<std::uint8_t>> invisible;
   /// `unseen[k][i]`: 1 when active with no interaction in channel k (consent not considered).
   std::vector<std::vector<std::uint8_t>> unseen;
@@ -77,23 +78,40 @@ struct DarkMatterSummary {
 
   /// Summary kind of the serialized bytes.
   static constexpr std::string_view summary_kind = "insight.dark_matter";
-  /// Versioned bytes (`cxlens/summary_io.hpp`), so summaries of customer ranges built in
-  /// other processes can be merged here, in customer order.
+  /// Payload layout of the bytes (2: rows keyed by customer).
+  static constexpr std::uint32_t format_version = 2;
+  /// Versioned bytes (`cxlens/summary_io.hpp`), so summaries of customers summarised in
+  /// other processes can be merged here, in any order.
   [[nodiscard]] std::string to_bytes() const {
-    return summary_bytes(summary_kind, first, active, invisible, unseen, segments, revenue,
-                         period_active, period_invisible);
+    return summary_bytes<format_version>(summary_kind, customers, active, invisible, unseen,
+                                         segments, revenue, period_active, period_invisible);
   }
   /// The summary `to_bytes` wrote; other kinds, versions or truncated bytes raise
   /// `InvalidArgument`.
   static DarkMatterSummary from_bytes(std::string_view bytes) {
     DarkMatterSummary s;
-    read_summary_bytes(bytes, summary_kind, s.first, s.active, s.invisible, s.unseen, s.segments,
-                       s.revenue, s.period_active, s.period_invisible);
+    read_summary_bytes<format_version>(bytes, summary_kind, s.customers, s.active, s.invisible,
+                                       s.unseen, s.segments, s.revenue, s.period_active,
+                                       s.period_invisible);
+    const std::size_t n = s.customers.size();
+    bool ok = s.active.size() == n && s.segments.size() == n && s.revenue.size() == n &&
+              s.unseen.size() == s.invisible.size() &&
+              s.period_invisible.size() == s.period_active.size() * s.invisible.size();
+    for (std::size_t k = 0; ok && k < s.invisible.size(); ++k)
+      ok = s.invisible[k].size() == n && s.unseen[k].size() == n;
+    if (!ok) throw InvalidArgument("insight.dark_matter summary bytes: column lengths differ");
     return s;
   }
 
-  /// Adds a summary of the customers that follow this one's.
+  /// Adds a summary of other customers (any order; the same channels and periods). Throws
+  /// `InvalidArgument` for summaries of other channels or periods, or of a shared customer.
   void merge(const DarkMatterSummary& other) {
+    if (other.invisible.size() != invisible.size() ||
+        other.period_active.size() != period_active.size())
+      throw InvalidArgument(
+          "dark_matter: summaries of other channels or periods cannot be "
+          "merged");
+    append_into(customers, other.customers);
     append_into(active, other.active);
     for (std::size_t k = 0; k < invisible.size(); ++k) {
       append_into(invisible[k], other.invisible[k]);
@@ -105,6 +123,15 @@ struct DarkMatterSummary {
       period_active[j] += other.period_active[j];
     for (std::size_t j = 0; j < period_invisible.size(); ++j)
       period_invisible[j] += other.period_invisible[j];
+    const auto order = customer_order(customers, "dark_matter");
+    reorder(customers, order);
+    reorder(active, order);
+    for (std::size_t k = 0; k < invisible.size(); ++k) {
+      reorder(invisible[k], order);
+      reorder(unseen[k], order);
+    }
+    reorder(segments, order);
+    reorder(revenue, order);
   }
 };
 
@@ -146,7 +173,7 @@ inline DarkMatterSummary summarise_dark_matter(const DarkMatterQuery& query, Cus
   const std::size_t channels = query.channels.size();
   const std::size_t periods = query.periods.size();
   DarkMatterSummary summary;
-  summary.first = first;
+  summary.customers = customer_range(first, n);
   summary.active.assign(n, 0);
   summary.invisible.assign(channels, std::vector<std::uint8_t>(n, 0));
   summary.unseen.assign(channels, std::vector<std::uint8_t>(n, 0));
@@ -293,7 +320,7 @@ inline DarkMatterResult finish_dark_matter(DarkMatterSummary&& summary,
       for (std::size_t s = 0; s < dark_matter_segment_count; ++s)
         row.segments[s] += (summary.segments[i] >> s) & 1;
       if (!clv.empty()) {
-        const double value = clv[summary.first + i];
+        const double value = clv[summary.customers[i]];
         if (std::isnan(value))
           ++row.clv_unknown;
         else
@@ -318,6 +345,8 @@ inline DarkMatterResult finish_dark_matter(DarkMatterSummary&& summary,
       row.share = ratio(static_cast<double>(row.invisible), static_cast<double>(row.active));
       result.over_time.push_back(std::move(row));
     }
+  if (summary.customers.size() != log.customer_count())
+    throw InvalidArgument("dark_matter: the merged summary does not cover the log's customers");
   result.active = std::move(summary.active);
   result.invisible = std::move(summary.invisible);
   result.segments = std::move(summary.segments);

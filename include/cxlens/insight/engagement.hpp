@@ -63,8 +63,12 @@ struct EngagementQuery {
 /// repurchased; other n, repurchased.
 inline constexpr std::size_t engagement_replicate_width = 8;
 
-/// Per-customer columns and sums for a range of customers.
+/// Per-customer columns and sums of a set of customers, keyed by customer id. Merging
+/// (summaries of disjoint customers, in any order) joins the rows sorted by customer and adds
+/// the sums: associative and commutative (up to floating-point rounding of the sums when
+/// grouped differently).
 struct EngagementSummary {
+  std::vector<CustomerId> customers;      ///< Customer id of each row, ascending.
   std::vector<std::uint8_t> tier;         ///< `Tier` (255: not in the population).
   std::vector<std::uint32_t> posts;       ///< Contributions in the window.
   std::vector<double> revenue;            ///< Revenue in the window.
@@ -78,23 +82,38 @@ struct EngagementSummary {
 
   /// Summary kind of the serialized bytes.
   static constexpr std::string_view summary_kind = "insight.engagement";
-  /// Versioned bytes (`cxlens/summary_io.hpp`), so summaries of customer ranges built in
-  /// other processes can be merged here, in customer order.
+  /// Payload layout of the bytes (2: rows keyed by customer).
+  static constexpr std::uint32_t format_version = 2;
+  /// Versioned bytes (`cxlens/summary_io.hpp`), so summaries of customers summarised in
+  /// other processes can be merged here, in any order.
   [[nodiscard]] std::string to_bytes() const {
-    return summary_bytes(summary_kind, tier, posts, revenue, loyal, repurchased, tier_customers,
-                         tier_posts, tier_revenue, sums, replicates);
+    return summary_bytes<format_version>(summary_kind, customers, tier, posts, revenue, loyal,
+                                         repurchased, tier_customers, tier_posts, tier_revenue,
+                                         sums, replicates);
   }
   /// The summary `to_bytes` wrote; other kinds, versions or truncated bytes raise
   /// `InvalidArgument`.
   static EngagementSummary from_bytes(std::string_view bytes) {
     EngagementSummary s;
-    read_summary_bytes(bytes, summary_kind, s.tier, s.posts, s.revenue, s.loyal, s.repurchased,
-                       s.tier_customers, s.tier_posts, s.tier_revenue, s.sums, s.replicates);
+    read_summary_bytes<format_version>(bytes, summary_kind, s.customers, s.tier, s.posts, s.revenue,
+                                       s.loyal, s.repurchased, s.tier_customers, s.tier_posts,
+                                       s.tier_revenue, s.sums, s.replicates);
+    const std::size_t n = s.customers.size();
+    if (s.tier.size() != n || s.posts.size() != n || s.revenue.size() != n || s.loyal.size() != n ||
+        s.repurchased.size() != n || s.replicates.size() % engagement_replicate_width != 0)
+      throw InvalidArgument("insight.engagement summary bytes: column lengths differ");
     return s;
   }
 
-  /// Adds the summary of the customers that follow.
+  /// Adds the summary of other customers (any order; the same bootstrap replicates). Throws
+  /// `InvalidArgument` for another number of replicates or a shared customer.
   void merge(const EngagementSummary& other) {
+    if (!replicates.empty() && !other.replicates.empty() &&
+        replicates.size() != other.replicates.size())
+      throw InvalidArgument(
+          "engagement_tiers: summaries with other bootstrap replicates "
+          "cannot be merged");
+    append_into(customers, other.customers);
     append_into(tier, other.tier);
     append_into(posts, other.posts);
     append_into(revenue, other.revenue);
@@ -108,6 +127,13 @@ struct EngagementSummary {
     for (std::size_t j = 0; j < sums.size(); ++j)
       sums[j] += other.sums[j];
     add_into(replicates, other.replicates);
+    const auto order = customer_order(customers, "engagement_tiers");
+    reorder(customers, order);
+    reorder(tier, order);
+    reorder(posts, order);
+    reorder(revenue, order);
+    reorder(loyal, order);
+    reorder(repurchased, order);
   }
 };
 
@@ -147,6 +173,7 @@ inline EngagementSummary summarise_engagement(const EngagementQuery& query, Cust
   const std::size_t n = last - first;
   const std::uint32_t replicates = query.bootstrap.replicates;
   EngagementSummary s;
+  s.customers = customer_range(first, n);
   s.tier.assign(n, 255);
   s.posts.assign(n, 0);
   s.revenue.assign(n, 0.0);
@@ -262,6 +289,9 @@ struct EngagementResult {
 
 /// Finishes a merged summary.
 inline EngagementResult finish_engagement(EngagementSummary&& s, const EngagementQuery& query) {
+  if (s.customers.size() != query.log->customer_count())
+    throw InvalidArgument(
+        "engagement_tiers: the merged summary does not cover the log's customers");
   EngagementResult result;
   result.window = query.window;
   result.repurchase_from = query.split;

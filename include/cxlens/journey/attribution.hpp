@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -22,6 +23,7 @@
 #include "cxlens/journey/journeys.hpp"
 #include "cxlens/model/time.hpp"
 #include "cxlens/store/rejections.hpp"
+#include "cxlens/summary_io.hpp"
 
 namespace cxlens::journey {
 
@@ -54,6 +56,146 @@ struct PathTable {
   /// Total conversion value.
   [[nodiscard]] double total_value() const noexcept {
     return std::accumulate(value.begin(), value.end(), 0.0);
+  }
+
+  /// Summary kind of the serialized bytes.
+  static constexpr std::string_view summary_kind = "journey.path_table";
+
+  /// Versioned bytes (`cxlens/summary_io.hpp`): channel names, then each path's steps, step
+  /// ages (when the paths carry times), conversions, value and nulls.
+  [[nodiscard]] std::string to_bytes() const {
+    SummaryWriter out(summary_kind, 1);
+    out.u64(channels.size());
+    for (const auto& name : channels)
+      out.text(name);
+    out.u64(size());
+    out.u8(step_age.empty() ? 0 : 1);
+    for (std::size_t p = 0; p < size(); ++p) {
+      out.u64(offsets[p + 1] - offsets[p]);
+      for (std::uint64_t s = offsets[p]; s < offsets[p + 1]; ++s) {
+        out.u32(steps[s]);
+        if (!step_age.empty()) out.u64(static_cast<std::uint64_t>(step_age[s]));
+      }
+      out.f64(conversions[p]);
+      out.f64(value[p]);
+      out.f64(nulls[p]);
+    }
+    return out.take();
+  }
+
+  /// The table `to_bytes` wrote; bytes of another kind or version, truncated or trailing bytes
+  /// and steps naming no channel raise `InvalidArgument`.
+  static PathTable from_bytes(std::string_view bytes) {
+    SummaryReader in(bytes, summary_kind, 1);
+    PathTable t;
+    const std::uint64_t channel_count = in.u64();
+    in.expect_records(channel_count, 8);
+    for (std::uint64_t c = 0; c < channel_count; ++c)
+      t.channels.push_back(in.text());
+    const std::uint64_t paths = in.u64();
+    in.expect_records(paths, 32);
+    const bool timed = in.u8() != 0;
+    for (std::uint64_t p = 0; p < paths; ++p) {
+      const std::uint64_t length = in.u64();
+      in.expect_records(length, timed ? 12 : 4);
+      for (std::uint64_t s = 0; s < length; ++s) {
+        const std::uint32_t step = in.u32();
+        if (step >= t.channels.size())
+          throw InvalidArgument("journey.path_table bytes: a step names no channel");
+        t.steps.push_back(step);
+        if (timed) t.step_age.push_back(static_cast<std::int64_t>(in.u64()));
+      }
+      t.offsets.push_back(t.steps.size());
+      t.conversions.push_back(in.f64());
+      t.value.push_back(in.f64());
+      t.nulls.push_back(in.f64());
+    }
+    in.finish();
+    return t;
+  }
+
+  /// Adds the paths of `other` (channels matched by name), then puts the table in its
+  /// canonical order (channels by name, paths by steps, step ages and counts), so merging is
+  /// associative and commutative: any order and grouping gives the same table. Throws
+  /// `InvalidArgument` when one table carries step times and the other does not.
+  void merge(const PathTable& other) {
+    if (size() != 0 && other.size() != 0 && step_age.empty() != other.step_age.empty())
+      throw InvalidArgument(
+          "path tables with step times cannot merge with tables without "
+          "(build both from journeys, or both from path strings)");
+    std::unordered_map<std::string, std::uint32_t> id;
+    for (std::size_t c = 0; c < channels.size(); ++c)
+      id.emplace(channels[c], static_cast<std::uint32_t>(c));
+    std::vector<std::uint32_t> remap(other.channels.size());
+    for (std::size_t c = 0; c < other.channels.size(); ++c) {
+      const auto [at, added] =
+          id.emplace(other.channels[c], static_cast<std::uint32_t>(channels.size()));
+      if (added) channels.push_back(other.channels[c]);
+      remap[c] = at->second;
+    }
+    for (std::size_t p = 0; p < other.size(); ++p) {
+      for (std::uint64_t s = other.offsets[p]; s < other.offsets[p + 1]; ++s) {
+        steps.push_back(remap[other.steps[s]]);
+        if (!other.step_age.empty()) step_age.push_back(other.step_age[s]);
+      }
+      offsets.push_back(steps.size());
+      conversions.push_back(other.conversions[p]);
+      value.push_back(other.value[p]);
+      nulls.push_back(other.nulls[p]);
+    }
+    canonicalize();
+  }
+
+  /// Puts the table in canonical order: channels sorted by name, paths sorted by their steps
+  /// (by channel name), then step ages, conversions, value and nulls. Attribution results do
+  /// not depend on the order of paths beyond floating-point rounding.
+  void canonicalize() {
+    std::vector<std::uint32_t> by_name(channels.size());
+    std::iota(by_name.begin(), by_name.end(), 0u);
+    std::sort(by_name.begin(), by_name.end(),
+              [&](std::uint32_t a, std::uint32_t b) { return channels[a] < channels[b]; });
+    std::vector<std::uint32_t> rank(channels.size());
+    std::vector<std::string> names(channels.size());
+    for (std::size_t r = 0; r < by_name.size(); ++r) {
+      rank[by_name[r]] = static_cast<std::uint32_t>(r);
+      names[r] = channels[by_name[r]];
+    }
+    for (auto& step : steps)
+      step = rank[step];
+    channels = std::move(names);
+    std::vector<std::size_t> order(size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    const auto less = [&](std::size_t a, std::size_t b) {
+      const auto pa = path(a), pb = path(b);
+      if (!std::equal(pa.begin(), pa.end(), pb.begin(), pb.end()))
+        return std::lexicographical_compare(pa.begin(), pa.end(), pb.begin(), pb.end());
+      if (!step_age.empty()) {
+        const auto aa = std::span<const std::int64_t>(step_age).subspan(offsets[a], pa.size());
+        const auto ab = std::span<const std::int64_t>(step_age).subspan(offsets[b], pb.size());
+        if (!std::equal(aa.begin(), aa.end(), ab.begin()))
+          return std::lexicographical_compare(aa.begin(), aa.end(), ab.begin(), ab.end());
+      }
+      const auto key = [&](std::size_t p) {
+        return std::array<std::uint64_t, 3>{std::bit_cast<std::uint64_t>(conversions[p]),
+                                            std::bit_cast<std::uint64_t>(value[p]),
+                                            std::bit_cast<std::uint64_t>(nulls[p])};
+      };
+      return key(a) < key(b);
+    };
+    std::stable_sort(order.begin(), order.end(), less);
+    PathTable sorted;
+    sorted.channels = channels;
+    for (const std::size_t p : order) {
+      for (std::uint64_t s = offsets[p]; s < offsets[p + 1]; ++s) {
+        sorted.steps.push_back(steps[s]);
+        if (!step_age.empty()) sorted.step_age.push_back(step_age[s]);
+      }
+      sorted.offsets.push_back(sorted.steps.size());
+      sorted.conversions.push_back(conversions[p]);
+      sorted.value.push_back(value[p]);
+      sorted.nulls.push_back(nulls[p]);
+    }
+    *this = std::move(sorted);
   }
 };
 

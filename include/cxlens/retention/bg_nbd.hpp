@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <span>
+#include <tuple>
 #include <vector>
 
 #include "cxlens/error.hpp"
@@ -56,6 +57,29 @@ inline void check_customer(double x, double t_x, double T, std::size_t row) {
   if (!std::isfinite(t_x) || t_x < 0) fail("recency must be finite and non-negative");
   if (!std::isfinite(T) || T < 0) fail("T must be finite and non-negative");
   if (t_x > T) fail("recency exceeds T");
+}
+
+/// Per-block scratch for models whose per-customer scores need none.
+struct NoScratch {};
+
+/// Scores every customer (x, t_x, T) with `score(x, t_x, T, scratch)` after checking that the
+/// columns have one length and each history is valid (the error names the row). Blocks of
+/// customers run on threads, each with its own `Scratch` (e.g. a cache neighbouring customers
+/// share); scores do not depend on the thread count.
+template <class Scratch, class Score>
+std::vector<double> score_customers(const char* what, std::span<const double> frequency,
+                                    std::span<const double> recency, std::span<const double> T,
+                                    const ParallelOptions& options, const Score& score) {
+  require_same_length(what, frequency.size(), {recency.size(), T.size()});
+  std::vector<double> out(frequency.size());
+  parallel_blocks(out.size(), options, [&](std::size_t begin, std::size_t end) {
+    Scratch scratch{};
+    for (std::size_t i = begin; i < end; ++i) {
+      check_customer(frequency[i], recency[i], T[i], i);
+      out[i] = score(frequency[i], recency[i], T[i], scratch);
+    }
+  });
+  return out;
 }
 
 /// The bracket 1 - (1-z)^(a-1) 2F1(A, B; C; z), B = a - 1, for z near 1, by the linear
@@ -311,6 +335,71 @@ T bg_nbd_cells_log_likelihood(const std::array<T, 4>& p, const RfmCells& data,
   return total;
 }
 
+/// What the BG/NBD-family log-likelihood and its gradient need once per distinct x, T and t_x
+/// (see CellIndex). MBG/NBD is BG/NBD with one more dropout opportunity, at the first purchase:
+/// its terms are BG/NBD's with the Beta's b + x shifted by `shift` = 1 (0 for BG/NBD).
+struct BetaGeometricTerms {
+  /// Per distinct x: log Gamma(r+x) + log B(a, b+x+shift) - log B(a, b) + r log alpha - log
+  /// Gamma(r), and its partial derivatives with respect to r, a and b.
+  std::vector<double> x_term, dx_r, dx_a, dx_b;
+  /// Per distinct x: log(a / (b+x-1+shift)) (the log odds of dropping out at the last purchase)
+  /// and 1 / (b+x-1+shift); zero where BG/NBD has no such branch (x = 0).
+  std::vector<double> log_odds, inv_b_x;
+  /// Per distinct T (age) and t_x (recency): log(alpha + v) and 1 / (alpha + v).
+  std::vector<double> log_age, inv_age, log_rec, inv_rec;
+  /// Per distinct x, filled by the model's cell loop: total weight, and weight times the
+  /// posterior probability of the "dropped out at the last purchase" branch.
+  std::vector<double> weight_x, dead_weight_x;
+
+  BetaGeometricTerms(const std::array<double, 4>& theta, const CellIndex& index, double shift) {
+    const double r = theta[0], alpha = theta[1], a = theta[2], b = theta[3];
+    const double common = r * std::log(alpha) + log_gamma(a + b) - log_gamma(r) - log_gamma(b);
+    const double psi_ab = digamma(a + b), psi_r = digamma(r), psi_b = digamma(b);
+    const double log_alpha = std::log(alpha), log_a = std::log(a);
+    const std::size_t nx = index.frequencies.size();
+    for (auto* column :
+         {&x_term, &dx_r, &dx_a, &dx_b, &log_odds, &inv_b_x, &weight_x, &dead_weight_x})
+      column->assign(nx, 0.0);
+    for (std::size_t k = 0; k < nx; ++k) {
+      const double x = index.frequencies[k], bx = b + x + shift;
+      const double psi_abx = digamma(a + bx);
+      x_term[k] = log_gamma(r + x) + log_gamma(bx) - log_gamma(a + bx) + common;
+      dx_r[k] = digamma(r + x) - psi_r + log_alpha;
+      dx_a[k] = psi_ab - psi_abx;
+      dx_b[k] = digamma(bx) - psi_abx + psi_ab - psi_b;
+      if (x + shift > 0) {  // BG/NBD customers without repeat purchases cannot have dropped out
+        inv_b_x[k] = 1.0 / (bx - 1.0);
+        log_odds[k] = log_a - std::log(bx - 1.0);
+      }
+    }
+    for (const auto& [values, logs, inverses] :
+         {std::tuple{&index.ages, &log_age, &inv_age},
+          std::tuple{&index.recencies, &log_rec, &inv_rec}}) {
+      logs->resize(values->size());
+      inverses->resize(values->size());
+      for (std::size_t k = 0; k < values->size(); ++k) {
+        (*logs)[k] = std::log(alpha + (*values)[k]);
+        (*inverses)[k] = 1.0 / (alpha + (*values)[k]);
+      }
+    }
+  }
+
+  /// Adds the per-x parts to the cell loop's partial sums for r and alpha and writes the
+  /// gradient with respect to (r, alpha, a, b).
+  void finish_gradient(const std::array<double, 4>& theta, double g_r, double g_alpha,
+                       std::array<double, 4>& gradient) const {
+    const double r = theta[0], alpha = theta[1], a = theta[2];
+    double g_a = 0, g_b = 0;
+    for (std::size_t k = 0; k < x_term.size(); ++k) {
+      g_r += weight_x[k] * dx_r[k];
+      g_alpha += weight_x[k] * r / alpha;
+      g_a += weight_x[k] * dx_a[k] + dead_weight_x[k] / a;
+      g_b += weight_x[k] * dx_b[k] - dead_weight_x[k] * inv_b_x[k];
+    }
+    gradient = {g_r, g_alpha, g_a, g_b};
+  }
+};
+
 /// Weighted BG/NBD log-likelihood and its analytic gradient with respect to (r, alpha, a, b)
 /// (hand-derived; digamma terms once per distinct x, logarithms once per distinct T and t_x,
 /// and per cell one log-sum-exp whose softmax weight routes the derivatives). Agrees with the
@@ -318,34 +407,10 @@ T bg_nbd_cells_log_likelihood(const std::array<T, 4>& p, const RfmCells& data,
 inline double bg_nbd_value_and_gradient(const std::array<double, 4>& theta,
                                         std::array<double, 4>& gradient, const RfmCells& data,
                                         const CellIndex& index) {
-  const double r = theta[0], alpha = theta[1], a = theta[2], b = theta[3];
-  const double common = r * std::log(alpha) + log_gamma(a + b) - log_gamma(r) - log_gamma(b);
-  const double psi_ab = digamma(a + b), psi_r = digamma(r), psi_b = digamma(b);
-  const double log_alpha = std::log(alpha), log_a = std::log(a);
-  const std::size_t nx = index.frequencies.size();
-  std::vector<double> x_term(nx), dx_r(nx), dx_a(nx), dx_b(nx), log_odds(nx), inv_b_x(nx);
-  for (std::size_t k = 0; k < nx; ++k) {
-    const double x = index.frequencies[k];
-    const double psi_abx = digamma(a + b + x);
-    x_term[k] = log_gamma(r + x) + log_gamma(b + x) - log_gamma(a + b + x) + common;
-    dx_r[k] = digamma(r + x) - psi_r + log_alpha;
-    dx_a[k] = psi_ab - psi_abx;
-    dx_b[k] = digamma(b + x) - psi_abx + psi_ab - psi_b;
-    inv_b_x[k] = x > 0 ? 1.0 / (b + x - 1.0) : 0.0;
-    log_odds[k] = x > 0 ? log_a - std::log(b + x - 1.0) : 0.0;
-  }
-  std::vector<double> log_age(index.ages.size()), inv_age(index.ages.size());
-  for (std::size_t k = 0; k < index.ages.size(); ++k) {
-    log_age[k] = std::log(alpha + index.ages[k]);
-    inv_age[k] = 1.0 / (alpha + index.ages[k]);
-  }
-  std::vector<double> log_rec(index.recencies.size()), inv_rec(index.recencies.size());
-  for (std::size_t k = 0; k < index.recencies.size(); ++k) {
-    log_rec[k] = std::log(alpha + index.recencies[k]);
-    inv_rec[k] = 1.0 / (alpha + index.recencies[k]);
-  }
-  // Per distinct x: total weight and weight on the "dropped out after t_x" branch.
-  std::vector<double> weight_x(nx, 0.0), dead_weight_x(nx, 0.0);
+  const double r = theta[0];
+  BetaGeometricTerms terms(theta, index, 0.0);
+  auto& [x_term, dx_r, dx_a, dx_b, log_odds, inv_b_x, log_age, inv_age, log_rec, inv_rec, weight_x,
+         dead_weight_x] = terms;
   double value = 0, g_r = 0, g_alpha = 0;
   for (std::size_t i = 0; i < data.cells.size(); ++i) {
     const RfmCell& c = data.cells[i];
@@ -379,14 +444,7 @@ inline double bg_nbd_value_and_gradient(const std::array<double, 4>& theta,
       g_alpha -= w * rx * inv_age[ax];
     }
   }
-  double g_a = 0, g_b = 0;
-  for (std::size_t k = 0; k < nx; ++k) {
-    g_r += weight_x[k] * dx_r[k];
-    g_alpha += weight_x[k] * r / alpha;
-    g_a += weight_x[k] * dx_a[k] + dead_weight_x[k] / a;
-    g_b += weight_x[k] * dx_b[k] - dead_weight_x[k] * inv_b_x[k];
-  }
-  gradient = {g_r, g_alpha, g_a, g_b};
+  terms.finish_gradient(theta, g_r, g_alpha, gradient);
   return value;
 }
 
@@ -529,14 +587,11 @@ inline std::vector<double> probability_alive(const BgNbdParameters& p,
                                              std::span<const double> T,
                                              const ParallelOptions& options = {}) {
   detail::check_positive_parameters("bg/nbd", {p.r, p.alpha, p.a, p.b});
-  detail::require_same_length("bg/nbd probability_alive", frequency.size(),
-                              {recency.size(), T.size()});
-  std::vector<double> out(frequency.size());
-  detail::for_each_customer(out.size(), options, [&](std::size_t i) {
-    detail::check_customer(frequency[i], recency[i], T[i], i);
-    out[i] = probability_alive(p, frequency[i], recency[i], T[i]);
-  });
-  return out;
+  return detail::score_customers<detail::NoScratch>(
+      "bg/nbd probability_alive", frequency, recency, T, options,
+      [&](double x, double t_x, double age, detail::NoScratch&) {
+        return probability_alive(p, x, t_x, age);
+      });
 }
 
 /// Vectorized conditional expected purchases in the next t (multithreaded, deterministic).
@@ -547,18 +602,12 @@ inline std::vector<double> conditional_expected_purchases(const BgNbdParameters&
                                                           const ParallelOptions& options = {}) {
   detail::check_positive_parameters("bg/nbd", {p.r, p.alpha, p.a, p.b});
   if (!(t >= 0) || !std::isfinite(t)) throw InvalidArgument("bg/nbd: t must be finite and >= 0");
-  detail::require_same_length("bg/nbd conditional_expected_purchases", frequency.size(),
-                              {recency.size(), T.size()});
-  std::vector<double> out(frequency.size());
-  parallel_blocks(out.size(), options, [&](std::size_t begin, std::size_t end) {
-    // Customers with the same frequency share the series coefficients.
-    detail::HypergeometricCache cache;
-    for (std::size_t i = begin; i < end; ++i) {
-      detail::check_customer(frequency[i], recency[i], T[i], i);
-      out[i] = conditional_expected_purchases(p, t, frequency[i], recency[i], T[i], &cache);
-    }
-  });
-  return out;
+  // Customers with the same frequency share the series coefficients.
+  return detail::score_customers<detail::HypergeometricCache>(
+      "bg/nbd conditional_expected_purchases", frequency, recency, T, options,
+      [&](double x, double t_x, double age, detail::HypergeometricCache& cache) {
+        return conditional_expected_purchases(p, t, x, t_x, age, &cache);
+      });
 }
 
 }  // namespace cxlens::retention

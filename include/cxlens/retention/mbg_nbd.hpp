@@ -77,33 +77,10 @@ T mbg_nbd_cells_log_likelihood(const std::array<T, 4>& p, const RfmCells& data,
 inline double mbg_nbd_value_and_gradient(const std::array<double, 4>& theta,
                                          std::array<double, 4>& gradient, const RfmCells& data,
                                          const CellIndex& index) {
-  const double r = theta[0], alpha = theta[1], a = theta[2], b = theta[3];
-  const double common = r * std::log(alpha) + log_gamma(a + b) - log_gamma(r) - log_gamma(b);
-  const double psi_ab = digamma(a + b), psi_r = digamma(r), psi_b = digamma(b);
-  const double log_alpha = std::log(alpha), log_a = std::log(a);
-  const std::size_t nx = index.frequencies.size();
-  std::vector<double> x_term(nx), dx_r(nx), dx_a(nx), dx_b(nx), log_odds(nx), inv_b_x(nx);
-  for (std::size_t k = 0; k < nx; ++k) {
-    const double x = index.frequencies[k];
-    const double psi_abx = digamma(a + b + x + 1.0);
-    x_term[k] = log_gamma(r + x) + log_gamma(b + x + 1.0) - log_gamma(a + b + x + 1.0) + common;
-    dx_r[k] = digamma(r + x) - psi_r + log_alpha;
-    dx_a[k] = psi_ab - psi_abx;
-    dx_b[k] = digamma(b + x + 1.0) - psi_abx + psi_ab - psi_b;
-    inv_b_x[k] = 1.0 / (b + x);
-    log_odds[k] = log_a - std::log(b + x);
-  }
-  std::vector<double> log_age(index.ages.size()), inv_age(index.ages.size());
-  for (std::size_t k = 0; k < index.ages.size(); ++k) {
-    log_age[k] = std::log(alpha + index.ages[k]);
-    inv_age[k] = 1.0 / (alpha + index.ages[k]);
-  }
-  std::vector<double> log_rec(index.recencies.size()), inv_rec(index.recencies.size());
-  for (std::size_t k = 0; k < index.recencies.size(); ++k) {
-    log_rec[k] = std::log(alpha + index.recencies[k]);
-    inv_rec[k] = 1.0 / (alpha + index.recencies[k]);
-  }
-  std::vector<double> weight_x(nx, 0.0), dead_weight_x(nx, 0.0);
+  const double r = theta[0];
+  BetaGeometricTerms terms(theta, index, 1.0);
+  auto& [x_term, dx_r, dx_a, dx_b, log_odds, inv_b_x, log_age, inv_age, log_rec, inv_rec, weight_x,
+         dead_weight_x] = terms;
   double value = 0, g_r = 0, g_alpha = 0;
   for (std::size_t i = 0; i < data.cells.size(); ++i) {
     const RfmCell& c = data.cells[i];
@@ -129,14 +106,7 @@ inline double mbg_nbd_value_and_gradient(const std::array<double, 4>& theta,
     weight_x[fx] += w;
     dead_weight_x[fx] += w * p4;
   }
-  double g_a = 0, g_b = 0;
-  for (std::size_t k = 0; k < nx; ++k) {
-    g_r += weight_x[k] * dx_r[k];
-    g_alpha += weight_x[k] * r / alpha;
-    g_a += weight_x[k] * dx_a[k] + dead_weight_x[k] / a;
-    g_b += weight_x[k] * dx_b[k] - dead_weight_x[k] * inv_b_x[k];
-  }
-  gradient = {g_r, g_alpha, g_a, g_b};
+  terms.finish_gradient(theta, g_r, g_alpha, gradient);
   return value;
 }
 
@@ -275,14 +245,11 @@ inline std::vector<double> probability_alive(const MbgNbdParameters& p,
                                              std::span<const double> T,
                                              const ParallelOptions& options = {}) {
   detail::check_positive_parameters("mbg/nbd", {p.r, p.alpha, p.a, p.b});
-  detail::require_same_length("mbg/nbd probability_alive", frequency.size(),
-                              {recency.size(), T.size()});
-  std::vector<double> out(frequency.size());
-  detail::for_each_customer(out.size(), options, [&](std::size_t i) {
-    detail::check_customer(frequency[i], recency[i], T[i], i);
-    out[i] = probability_alive(p, frequency[i], recency[i], T[i]);
-  });
-  return out;
+  return detail::score_customers<detail::NoScratch>(
+      "mbg/nbd probability_alive", frequency, recency, T, options,
+      [&](double x, double t_x, double age, detail::NoScratch&) {
+        return probability_alive(p, x, t_x, age);
+      });
 }
 
 /// Vectorized MBG/NBD conditional expected purchases in the next t.
@@ -293,18 +260,12 @@ inline std::vector<double> conditional_expected_purchases(const MbgNbdParameters
                                                           const ParallelOptions& options = {}) {
   detail::check_positive_parameters("mbg/nbd", {p.r, p.alpha, p.a, p.b});
   if (!(t >= 0) || !std::isfinite(t)) throw InvalidArgument("mbg/nbd: t must be finite and >= 0");
-  detail::require_same_length("mbg/nbd conditional_expected_purchases", frequency.size(),
-                              {recency.size(), T.size()});
-  std::vector<double> out(frequency.size());
-  parallel_blocks(out.size(), options, [&](std::size_t begin, std::size_t end) {
-    // Customers with the same frequency share the series coefficients.
-    detail::HypergeometricCache cache;
-    for (std::size_t i = begin; i < end; ++i) {
-      detail::check_customer(frequency[i], recency[i], T[i], i);
-      out[i] = conditional_expected_purchases(p, t, frequency[i], recency[i], T[i], &cache);
-    }
-  });
-  return out;
+  // Customers with the same frequency share the series coefficients.
+  return detail::score_customers<detail::HypergeometricCache>(
+      "mbg/nbd conditional_expected_purchases", frequency, recency, T, options,
+      [&](double x, double t_x, double age, detail::HypergeometricCache& cache) {
+        return conditional_expected_purchases(p, t, x, t_x, age, &cache);
+      });
 }
 
 }  // namespace cxlens::retention

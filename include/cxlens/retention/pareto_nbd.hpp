@@ -338,14 +338,11 @@ inline std::vector<double> probability_alive(const ParetoNbdParameters& p,
                                              std::span<const double> T,
                                              const ParallelOptions& options = {}) {
   detail::check_positive_parameters("pareto/nbd", {p.r, p.alpha, p.s, p.beta});
-  detail::require_same_length("pareto/nbd probability_alive", frequency.size(),
-                              {recency.size(), T.size()});
-  std::vector<double> out(frequency.size());
-  detail::for_each_customer(out.size(), options, [&](std::size_t i) {
-    detail::check_customer(frequency[i], recency[i], T[i], i);
-    out[i] = probability_alive(p, frequency[i], recency[i], T[i]);
-  });
-  return out;
+  return detail::score_customers<detail::NoScratch>(
+      "pareto/nbd probability_alive", frequency, recency, T, options,
+      [&](double x, double t_x, double age, detail::NoScratch&) {
+        return probability_alive(p, x, t_x, age);
+      });
 }
 
 /// Vectorized Pareto/NBD conditional expected purchases in the next t.
@@ -355,17 +352,13 @@ inline std::vector<double> conditional_expected_purchases(const ParetoNbdParamet
                                                           std::span<const double> T,
                                                           const ParallelOptions& options = {}) {
   detail::check_positive_parameters("pareto/nbd", {p.r, p.alpha, p.s, p.beta});
-  if (!(t >= 0) || !std::isfinite(t)) {
+  if (!(t >= 0) || !std::isfinite(t))
     throw InvalidArgument("pareto/nbd: t must be finite and >= 0");
-  }
-  detail::require_same_length("pareto/nbd conditional_expected_purchases", frequency.size(),
-                              {recency.size(), T.size()});
-  std::vector<double> out(frequency.size());
-  detail::for_each_customer(out.size(), options, [&](std::size_t i) {
-    detail::check_customer(frequency[i], recency[i], T[i], i);
-    out[i] = conditional_expected_purchases(p, t, frequency[i], recency[i], T[i]);
-  });
-  return out;
+  return detail::score_customers<detail::NoScratch>(
+      "pareto/nbd conditional_expected_purchases", frequency, recency, T, options,
+      [&](double x, double t_x, double age, detail::NoScratch&) {
+        return conditional_expected_purchases(p, t, x, t_x, age);
+      });
 }
 
 }  // namespace cxlens::retention
