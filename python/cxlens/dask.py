@@ -22,6 +22,7 @@ workers, and memory per worker is bounded by its partitions, not by the whole ta
 
 from __future__ import annotations
 
+import json
 from typing import Any, Sequence
 
 import numpy as np
@@ -402,3 +403,227 @@ def engagement_tiers(ddf: Any, spec: Any = None, *, window: Any = None,
 
     return _insight_summary(ddf, spec, fields, window, build, _d.summarise_engagement_bucket,
                             customers_split, npartitions, shuffle_method, split_every).finish()
+
+
+# --- survival ---------------------------------------------------------------------------------
+# Kaplan-Meier on customer lifetimes, behavioural cohort tables and Cox on a Dask DataFrame of
+# events (see cxlens.distributed, section "survival", and docs/distributed.md).
+
+def _activity(ddf: Any, customer: str, time: str, event: str | None, activity_kinds: Any,
+              event_kinds: Any, time_unit: str) -> tuple[Any, str]:
+    if not isinstance(ddf, dd.DataFrame):
+        raise TypeError("cxlens.dask functions take a dask.dataframe.DataFrame")
+    spec = _d.activity_spec(customer, time, event, activity_kinds, event_kinds, time_unit)
+    for column in spec.columns():
+        if column not in ddf.columns:
+            raise NotFound(f"column {column!r} is not in the DataFrame")
+    return spec, spec.key_kind(ddf.dtypes[customer])
+
+
+def _number(partition_info: dict | None) -> Any:
+    return None if partition_info is None else partition_info.get("number")
+
+
+def _latest(ddf: Any, spec: Any) -> Any:
+    """The latest event time of the table (UTC ns), a lazy Dask scalar."""
+
+    def latest(frame: pd.DataFrame, partition_info: dict | None = None) -> pd.DataFrame:
+        return _d.latest_time(frame, spec, _number(partition_info))
+
+    return ddf.map_partitions(latest, meta=pd.DataFrame({"latest": pd.array([], dtype="Int64")}),
+                              enforce_metadata=False, required_columns=spec.columns())["latest"].max()
+
+
+def _by_customer(states: Any, customers_split: bool, npartitions: int | None,
+                 shuffle_method: str | None, inputs: int) -> Any:
+    if not customers_split:
+        return states
+    buckets = npartitions or max(1, -(-inputs // 8))
+    return states.shuffle(on="customer", npartitions=buckets, shuffle_method=shuffle_method)
+
+
+def _lifetimes(ddf: Any, spec: Any, key_kind: str, end: Any, customers_split: bool,
+               npartitions: int | None, shuffle_method: str | None) -> tuple[Any, Any]:
+    """Merged lifetime states (each customer in one partition) and the observation end (an
+    int, or a lazy scalar: the latest event)."""
+    given = _d.utc_instant(end)
+
+    def states(frame: pd.DataFrame, partition_info: dict | None = None) -> pd.DataFrame:
+        return _d.lifetime_states(frame, spec, end=given, key_kind=key_kind,
+                                  partition=_number(partition_info))
+
+    parts = ddf.map_partitions(states, meta=_d.empty_lifetime_states(key_kind),
+                               enforce_metadata=False, required_columns=spec.columns())
+    parts = _by_customer(parts, customers_split, npartitions, shuffle_method, ddf.npartitions)
+    merged = parts.map_partitions(_d.merge_lifetime_states,
+                                  meta=_d.empty_lifetime_states(key_kind), enforce_metadata=False)
+    return merged, (given if given is not None else _latest(ddf, spec))
+
+
+def _survival_settings(spec: Any, churn_after_days: float, unit_days: float,
+                       end: int) -> dict[str, Any]:
+    return json.loads(json.dumps({
+        "event": spec.event, "activity_kinds": spec.activity_kinds,
+        "event_kinds": spec.event_kinds, "churn_after_days": float(churn_after_days),
+        "unit_days": float(unit_days), "end": int(end)}))
+
+
+def _merge_bytes_frames(cls: Any) -> Any:
+    def merge(*frames: pd.DataFrame) -> pd.DataFrame:
+        merged = _d.merge_all(cls.from_bytes(b) for f in frames for b in f["summary"])
+        return pd.DataFrame({"summary": pd.Series([merged.to_bytes()], dtype=object)})
+    return merge
+
+
+def _tree(parts: Any, cls: Any, split_every: int) -> Any:
+    merge = dask.delayed(_merge_bytes_frames(cls), pure=True)
+    result = _d.tree_merge(parts.to_delayed(), merge, fan_in=split_every).compute()
+    return cls.from_bytes(result["summary"].iloc[0])
+
+
+_BYTES_META = pd.DataFrame({"summary": pd.Series([], dtype=object)})
+
+
+def customer_lifetimes(ddf: Any, customer: str, time: str, *, event: str | None = None,
+                       activity_kinds: Sequence[str] | None = None,
+                       event_kinds: dict | None = None, churn_after_days: float = 90.0,
+                       end: Any = None, unit_days: float = 1.0, customers_split: bool = True,
+                       time_unit: str = "ns", npartitions: int | None = None,
+                       shuffle_method: str | None = None) -> Any:
+    """Per-customer survival inputs (first, last, duration, churned) as a lazy Dask DataFrame
+    indexed by customer; computed and sorted it equals
+    :func:`cxlens.distributed.customer_lifetimes` on the whole table. A customer's first and
+    last activity come from every partition (keyed states, shuffled by customer unless
+    ``customers_split=False``)."""
+    spec, key_kind = _activity(ddf, customer, time, event, activity_kinds, event_kinds,
+                               time_unit)
+    merged, stop = _lifetimes(ddf, spec, key_kind, end, customers_split, npartitions,
+                              shuffle_method)
+    meta = _d.lifetimes_from_states(_d.empty_lifetime_states(key_kind), 0,
+                                    churn_after_days=churn_after_days, unit_days=unit_days)
+
+    def finish(states: pd.DataFrame, stop_ns: Any) -> pd.DataFrame:
+        return _d.lifetimes_from_states(states, int(stop_ns), churn_after_days=churn_after_days,
+                                        unit_days=unit_days) if len(states) else meta
+
+    return merged.map_partitions(finish, stop, meta=meta, enforce_metadata=False)
+
+
+def survival_summary(ddf: Any, customer: str, time: str, *, event: str | None = None,
+                     activity_kinds: Sequence[str] | None = None, event_kinds: dict | None = None,
+                     churn_after_days: float = 90.0, end: Any = None, unit_days: float = 1.0,
+                     customers_split: bool = True, time_unit: str = "ns",
+                     npartitions: int | None = None, shuffle_method: str | None = None,
+                     split_every: int = 8) -> Any:
+    """The merged :class:`cxlens.distributed.SurvivalSummary` (event and censoring counts per
+    duration) of the customers' lifetimes; only per-bucket summaries reach the client."""
+    spec, key_kind = _activity(ddf, customer, time, event, activity_kinds, event_kinds,
+                               time_unit)
+    merged, stop = _lifetimes(ddf, spec, key_kind, end, customers_split, npartitions,
+                              shuffle_method)
+
+    def summarise(states: pd.DataFrame, stop_ns: Any) -> pd.DataFrame:
+        if pd.isna(stop_ns):
+            raise InvalidArgument("no events in the table: nothing to summarise")
+        lifetimes = _d.lifetimes_from_states(states, int(stop_ns),
+                                             churn_after_days=churn_after_days,
+                                             unit_days=unit_days)
+        summary = _d.survival_summary(lifetimes, _survival_settings(
+            spec, churn_after_days, unit_days, int(stop_ns)))
+        return pd.DataFrame({"summary": pd.Series([summary.to_bytes()], dtype=object)})
+
+    parts = merged.map_partitions(summarise, stop, meta=_BYTES_META, enforce_metadata=False)
+    return _tree(parts, _d.SurvivalSummary, split_every)
+
+
+def kaplan_meier(ddf: Any, customer: str, time: str, *, alpha: float = 0.05,
+                 **options: Any) -> pd.DataFrame:
+    """Kaplan-Meier of customer lifetimes (time from first activity to churn, censored at the
+    observation end): the same DataFrame :func:`cxlens.survival.kaplan_meier` returns for the
+    single-machine lifetimes. ``options`` go to :func:`survival_summary`."""
+    return survival_summary(ddf, customer, time, **options).kaplan_meier(alpha)
+
+
+def cohort_summary(ddf: Any, customer: str, time: str, *, event: str | None = None,
+                   period: str = "month", activity_kinds: Sequence[str] | None = None,
+                   event_kinds: dict | None = None, end: Any = None,
+                   customers_split: bool = True, time_unit: str = "ns",
+                   npartitions: int | None = None, shuffle_method: str | None = None,
+                   split_every: int = 8) -> Any:
+    """The merged :class:`cxlens.distributed.CohortSummary` of a behavioural cohort table:
+    distinct (customer, activity period) states per partition, shuffled by customer, counted
+    per bucket, merged in a tree."""
+    spec, key_kind = _activity(ddf, customer, time, event, activity_kinds, event_kinds,
+                               time_unit)
+    given = _d.utc_instant(end)
+
+    def states(frame: pd.DataFrame, partition_info: dict | None = None) -> pd.DataFrame:
+        return _d.activity_period_states(frame, spec, period=period, end=given,
+                                         key_kind=key_kind, partition=_number(partition_info))
+
+    parts = ddf.map_partitions(states, meta=_d.empty_period_states(key_kind),
+                               enforce_metadata=False, required_columns=spec.columns())
+    parts = _by_customer(parts, customers_split, npartitions, shuffle_method, ddf.npartitions)
+    # Default end: just after the latest event of any kind (as the single-machine table).
+    stop = given if given is not None else _latest(ddf, spec) + 1
+
+    def summarise(frame: pd.DataFrame, stop_ns: Any) -> pd.DataFrame:
+        if pd.isna(stop_ns):
+            raise InvalidArgument("no events in the table: nothing to summarise")
+        settings = json.loads(json.dumps({
+            "event": spec.event, "activity_kinds": spec.activity_kinds,
+            "event_kinds": spec.event_kinds, "period": period, "end": int(stop_ns)}))
+        summary = _d.cohort_summary(frame, settings)
+        return pd.DataFrame({"summary": pd.Series([summary.to_bytes()], dtype=object)})
+
+    buckets = parts.map_partitions(summarise, stop, meta=_BYTES_META, enforce_metadata=False)
+    return _tree(buckets, _d.CohortSummary, split_every)
+
+
+def cohort_retention(ddf: Any, customer: str, time: str, *, event: str | None = None,
+                     definition: str = "behavioural", period: str = "month",
+                     activity_kinds: Sequence[str] | None = None, end: Any = None,
+                     rates: bool = False, **options: Any) -> pd.DataFrame:
+    """The behavioural cohort retention table of an event table: the same DataFrame
+    :func:`cxlens.survival.cohort_retention` returns for an :class:`cxlens.EventLog` of the
+    same events. The contractual definition replays each customer's account openings and
+    closings in time order and is not distributed yet (InvalidArgument)."""
+    if definition not in ("behavioural", "behavioral"):
+        raise InvalidArgument("distributed cohort tables support definition='behavioural'; "
+                              "for 'contractual' build an EventLog per customer bucket")
+    summary = cohort_summary(ddf, customer, time, event=event, period=period,
+                             activity_kinds=activity_kinds, end=end, **options)
+    return summary.table(rates=rates)
+
+
+def fit_cox(ddf: Any, duration_col: str, event_col: str | None = None,
+            covariates: Sequence[str] | None = None, *, max_rows: int = 20_000_000,
+            **options: Any) -> Any:
+    """Cox proportional hazards on a Dask DataFrame of per-customer rows (duration, event,
+    covariates): the exact alternative to distributed Newton steps. The partial likelihood
+    couples everyone at risk, so the rows (one per customer, a few numbers each) are
+    collected, put in one canonical order and fitted by :func:`cxlens.survival.fit_cox`:
+    the same :class:`cxlens.survival.CoxResult`, bit-identical for any partitioning. Refused
+    (InvalidArgument) above ``max_rows`` rows; ``options`` go to ``fit_cox``."""
+    from .survival import fit_cox as _fit_cox
+
+    if not isinstance(ddf, dd.DataFrame):
+        raise TypeError("cxlens.dask functions take a dask.dataframe.DataFrame")
+    strata = options.get("strata")
+    strata = [strata] if isinstance(strata, str) else list(strata or [])
+    if covariates is None:
+        covariates = [c for c in ddf.columns if c not in {duration_col, event_col, *strata}]
+    columns = [c for c in [duration_col, event_col, *covariates, *strata] if c is not None]
+    for column in columns:
+        if column not in ddf.columns:
+            raise NotFound(f"no column {column!r} in the data")
+    rows = len(ddf)
+    if rows > max_rows:
+        raise InvalidArgument(f"{rows} rows exceed max_rows={max_rows} for the collected Cox "
+                              "fit; sample customers or raise max_rows")
+    frame = _d.canonical_rows(ddf[list(dict.fromkeys(columns))].compute())
+    return _fit_cox(frame, duration_col, event_col, covariates=list(covariates), **options)
+
+
+__all__ += ["cohort_retention", "cohort_summary", "customer_lifetimes", "fit_cox",
+            "kaplan_meier", "survival_summary"]

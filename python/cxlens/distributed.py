@@ -1248,3 +1248,414 @@ def assisted_channels(catalog: Iterable[str]) -> list[str]:
 def merge_insight_bytes(*parts: bytes) -> bytes:
     """Merges serialized insight summaries into serialized bytes."""
     return merge_all(InsightSummary.from_bytes(p) for p in parts).to_bytes()
+
+
+# --- survival ---------------------------------------------------------------------------------
+# Kaplan-Meier on customer lifetimes, behavioural cohort tables and Cox on partitioned events.
+# Keyed per-customer states (first and last activity; distinct activity periods) are merged
+# exactly across date partitions after a shuffle by customer; each bucket then becomes a native
+# mergeable summary (EventCounts, CohortCounts) that travels as versioned bytes.
+
+_DAY_NS = 86_400 * 10**9
+_COHORT_PERIODS = ("day", "week", "month")
+
+
+@dataclass(frozen=True)
+class ActivitySpec:
+    """Which columns hold an event table, and which rows count as a customer's activity.
+
+    ``customer`` and ``time`` are required. With an ``event`` column, a row is activity when
+    its event kind is in ``activity_kinds`` (default: every kind except ``message_sent``, the
+    default of :func:`cxlens.survival.cohort_retention`); an event's kind is
+    ``event_kinds[name]`` when given, else the standard kind of that name (as
+    :meth:`cxlens.EventLog.from_pandas` assigns it). Without ``event`` every row is activity.
+    """
+
+    customer: str
+    time: str
+    event: str | None = None
+    activity_kinds: tuple[str, ...] | None = None
+    event_kinds: tuple[tuple[str, str], ...] | None = None
+    time_unit: str = "ns"
+
+    def columns(self) -> list[str]:
+        """The input columns this spec reads."""
+        return [c for c in (self.customer, self.time, self.event) if c is not None]
+
+    def activity(self, frame: pd.DataFrame, partition: Any = None) -> tuple[pd.Series, np.ndarray,
+                                                                             np.ndarray]:
+        """Customer keys, UTC nanosecond times and the activity mask of a partition's rows
+        (every row's time is checked, activity or not)."""
+        from .model import EVENT_KINDS, standard_event_kind
+
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError("a partition must be a pandas DataFrame")
+        where = "" if partition is None else f" of partition {partition}"
+        for column in self.columns():
+            if column not in frame.columns:
+                raise NotFound(f"column {column!r} is not in the columns{where}: partitions "
+                               "must share one schema")
+        ns = utc_ns(frame[self.time], self.time, self.time_unit)
+        if self.event is None:
+            return frame[self.customer], ns, np.ones(len(frame), dtype=bool)
+        wanted = set(self.activity_kinds) if self.activity_kinds is not None else (
+            set(EVENT_KINDS) - {"message_sent"})
+        mapping = dict(self.event_kinds or ())
+        names = frame[self.event]
+        if names.isna().any():
+            raise InvalidArgument(f"event column {self.event!r}{where} has missing events")
+        if isinstance(names.dtype, pd.CategoricalDtype):  # Parquet dictionaries: no strings
+            codes = names.cat.codes.to_numpy()
+            uniques = [str(c) for c in names.cat.categories]
+        else:
+            codes, uniques = pd.factorize(names.astype(str))
+        keep = np.array([mapping.get(name, standard_event_kind(name)) in wanted
+                         for name in uniques], dtype=bool)
+        return frame[self.customer], ns, keep[codes] if len(codes) else np.zeros(0, dtype=bool)
+
+    def key_kind(self, dtype: Any) -> str:
+        """'integer' or 'text' for a customer column dtype (what every partition must share)."""
+        return _key_kind(dtype, self.customer)
+
+
+def activity_spec(customer: str, time: str, event: str | None = None,
+                  activity_kinds: Iterable[str] | None = None,
+                  event_kinds: Mapping[str, str] | None = None,
+                  time_unit: str = "ns") -> ActivitySpec:
+    """An :class:`ActivitySpec` from user arguments (kinds checked against the standard
+    kinds)."""
+    from .model import EVENT_KINDS
+
+    if time_unit not in _TIME_SCALE:
+        raise InvalidArgument("time_unit must be 's', 'ms', 'us' or 'ns'")
+    kinds = None if activity_kinds is None else tuple(sorted(map(str, activity_kinds)))
+    for kind in (kinds or ()) + tuple((event_kinds or {}).values()):
+        if kind not in EVENT_KINDS:
+            raise InvalidArgument(f"unknown event kind {kind!r}")
+    if (kinds is not None or event_kinds) and event is None:
+        raise InvalidArgument("activity_kinds and event_kinds need the event column")
+    mapping = None if not event_kinds else tuple(sorted((str(k), str(v))
+                                                       for k, v in event_kinds.items()))
+    return ActivitySpec(customer, time, event, kinds, mapping, time_unit)
+
+
+def latest_time(frame: pd.DataFrame, spec: ActivitySpec, partition: Any = None) -> pd.DataFrame:
+    """One row: the partition's latest time of any event (UTC ns; missing when empty)."""
+    _, ns, _ = spec.activity(frame, partition)
+    return pd.DataFrame({"latest": pd.array([int(ns.max()) if len(ns) else None],
+                                            dtype="Int64")})
+
+
+def empty_lifetime_states(key_kind: str = "integer") -> pd.DataFrame:
+    """A lifetime state frame with no rows: customer, first and last activity (UTC ns)."""
+    customer = (pd.Series([], dtype=np.int64) if key_kind == "integer"
+                else pd.Series([], dtype=str))
+    return pd.DataFrame({"customer": customer, "first": pd.Series([], dtype=np.int64),
+                         "last": pd.Series([], dtype=np.int64)})
+
+
+def lifetime_states(frame: pd.DataFrame, spec: ActivitySpec, *, end: int | None = None,
+                    key_kind: str | None = None, partition: Any = None) -> pd.DataFrame:
+    """Keyed per-customer lifetime states of one partition: each customer's first and last
+    activity (UTC ns) among its rows at or before ``end`` (UTC ns). States of one customer from
+    several partitions merge exactly (min of first, max of last) in any order
+    (:func:`merge_lifetime_states`)."""
+    customers, ns, active = spec.activity(frame, partition)
+    kind = key_kind or spec.key_kind(frame[spec.customer].dtype)
+    keys = _customer_keys(customers, spec.customer, key_kind, partition)
+    if end is not None:
+        active = active & (ns <= end)
+    if not active.any():
+        return empty_lifetime_states(kind)
+    rows = pd.DataFrame({"customer": keys.to_numpy()[active], "time": ns[active]})
+    by = rows.groupby("customer", sort=True)["time"]
+    out = pd.DataFrame({"first": by.min(), "last": by.max()}).reset_index()
+    return _canonical_lifetimes(out, kind)
+
+
+def _canonical_lifetimes(states: pd.DataFrame, kind: str) -> pd.DataFrame:
+    customer = (states["customer"].astype(np.int64) if kind == "integer"
+                else states["customer"].astype(str))
+    return pd.DataFrame({"customer": customer.to_numpy(),
+                         "first": states["first"].to_numpy(dtype=np.int64),
+                         "last": states["last"].to_numpy(dtype=np.int64)})
+
+
+def merge_lifetime_states(states: pd.DataFrame | Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Merges lifetime states: one row per customer (first = min, last = max), sorted by
+    customer. Exact, associative and commutative."""
+    if not isinstance(states, pd.DataFrame):
+        frames = [s for s in states if len(s)]
+        if not frames:
+            return empty_lifetime_states()
+        states = pd.concat(frames, ignore_index=True)
+    if len(states) == 0 or not states["customer"].duplicated().any():
+        return states.sort_values("customer", kind="stable").reset_index(drop=True)
+    by = states.groupby("customer", sort=True)
+    return pd.DataFrame({"first": by["first"].min(), "last": by["last"].max()}).reset_index()
+
+
+def lifetimes_from_states(states: pd.DataFrame, end: int, *, churn_after_days: float,
+                          unit_days: float = 1.0) -> pd.DataFrame:
+    """Per-customer survival inputs from merged lifetime states, observed at ``end`` (UTC ns):
+    ``churned`` when the last activity is more than ``churn_after_days`` before ``end``;
+    ``duration`` from the first activity to the last (churned) or to ``end`` (censored), in
+    whole units of ``unit_days`` days (rounded down, so the Kaplan-Meier summary has at most
+    one row per unit of time whatever the number of customers). Indexed by customer, sorted;
+    ``first`` and ``last`` as UTC datetimes."""
+    if not churn_after_days > 0 or not unit_days > 0:
+        raise InvalidArgument("churn_after_days and unit_days must be positive")
+    merged = merge_lifetime_states(states)
+    first = merged["first"].to_numpy(dtype=np.int64)
+    last = merged["last"].to_numpy(dtype=np.int64)
+    churned = (end - last) > round(churn_after_days * _DAY_NS)
+    stop = np.where(churned, last, end)
+    unit = max(1, round(unit_days * _DAY_NS))
+    return pd.DataFrame({
+        "first": first.view("datetime64[ns]"), "last": last.view("datetime64[ns]"),
+        "duration": ((stop - first) // unit).astype(np.float64),
+        "churned": churned.astype(np.float64),
+    }, index=pd.Index(merged["customer"].to_numpy(), name="customer"))
+
+
+def customer_lifetimes(frame: pd.DataFrame, customer: str, time: str, *,
+                       event: str | None = None, activity_kinds: Iterable[str] | None = None,
+                       event_kinds: Mapping[str, str] | None = None,
+                       churn_after_days: float = 90.0, end: Any = None, unit_days: float = 1.0,
+                       time_unit: str = "ns") -> pd.DataFrame:
+    """Single-machine customer lifetimes of an event table (pandas): the survival inputs
+    :func:`cxlens.dask.customer_lifetimes` and :func:`cxlens.spark.customer_lifetimes` compute
+    on partitioned data. ``end`` (anything ``pd.Timestamp`` takes; naive = UTC) defaults to the
+    latest event of any kind. See :func:`lifetimes_from_states` for the columns."""
+    spec = activity_spec(customer, time, event, activity_kinds, event_kinds, time_unit)
+    stop = utc_instant(end)
+    if stop is None:
+        latest = latest_time(frame, spec)["latest"].iloc[0]
+        if pd.isna(latest):
+            raise InvalidArgument("no events in the table: nothing to summarise")
+        stop = int(latest)
+    states = lifetime_states(frame, spec, end=stop)
+    return lifetimes_from_states(states, stop, churn_after_days=churn_after_days,
+                                 unit_days=unit_days)
+
+
+def utc_instant(value: Any) -> int | None:
+    """A user's time (anything ``pd.Timestamp`` takes; naive = UTC) as UTC ns, or None."""
+    if value is None:
+        return None
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return int(stamp.value)
+
+
+def _settings_check(kind: str, mine: Mapping[str, Any], other: Mapping[str, Any]) -> None:
+    if dict(mine) != dict(other):
+        differ = sorted(k for k in set(mine) | set(other) if mine.get(k) != other.get(k))
+        raise InvalidArgument(f"{kind} summaries built with different settings "
+                              f"({', '.join(differ)}) cannot be merged")
+
+
+def _pack(kind: str, version: int, settings: Mapping[str, Any], native: bytes) -> bytes:
+    text = json.dumps(dict(settings), sort_keys=True).encode()
+    payload = b"".join([struct.pack("<Q", len(text)), text, struct.pack("<Q", len(native)),
+                        native])
+    return _core.wrap_summary(kind, version, payload)
+
+
+def _unpack(data: bytes, kind: str, version: int) -> tuple[dict[str, Any], bytes]:
+    payload = _core.unwrap_summary(bytes(data), kind, version)
+    try:
+        (n,) = struct.unpack_from("<Q", payload, 0)
+        settings = json.loads(payload[8:8 + n])
+        (m,) = struct.unpack_from("<Q", payload, 8 + n)
+        native = payload[16 + n:16 + n + m]
+        if 16 + n + m != len(payload) or len(native) != m:
+            raise InvalidArgument(f"{kind} summary bytes are truncated or have trailing data")
+    except (struct.error, ValueError) as error:
+        if isinstance(error, InvalidArgument):
+            raise
+        raise InvalidArgument(f"{kind} summary bytes are damaged") from error
+    return settings, native
+
+
+_SURVIVAL_KIND = "distributed.survival"
+_COHORT_KIND = "distributed.cohorts"
+_SURVIVAL_VERSION = 1
+
+
+@dataclass
+class SurvivalSummary:
+    """The mergeable summary behind Kaplan-Meier (and Nelson-Aalen) on customer lifetimes:
+    the native ``EventCounts`` (events and censorings per distinct duration) and the settings
+    it was built with (activity, churn gap, unit, observation end). Merges only with a summary
+    of the same settings; bytes (kind ``distributed.survival``) of another kind or version are
+    refused with :class:`cxlens.InvalidArgument`. Pickles through :meth:`to_bytes`."""
+
+    counts: Any
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def customers(self) -> int:
+        """Number of customers (rows) counted."""
+        return int(np.asarray(self.counts.observed).sum() + np.asarray(self.counts.censored).sum())
+
+    def merge(self, other: "SurvivalSummary") -> "SurvivalSummary":
+        """Adds another summary (same settings required); returns self."""
+        if not isinstance(other, SurvivalSummary):
+            raise InvalidArgument(f"a SurvivalSummary cannot merge with a {type(other).__name__}")
+        _settings_check("survival", self.settings, other.settings)
+        self.counts.merge(other.counts)
+        return self
+
+    def to_bytes(self) -> bytes:
+        """Versioned bytes: the settings as JSON, then the native counts' own bytes."""
+        return _pack(_SURVIVAL_KIND, _SURVIVAL_VERSION, self.settings, self.counts.to_bytes())
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "SurvivalSummary":
+        """The summary :meth:`to_bytes` wrote."""
+        settings, native = _unpack(data, _SURVIVAL_KIND, _SURVIVAL_VERSION)
+        return cls(_core.survival.EventCounts.from_bytes(native), settings)
+
+    def __reduce__(self):
+        return (SurvivalSummary.from_bytes, (self.to_bytes(),))
+
+    def kaplan_meier(self, alpha: float = 0.05) -> pd.DataFrame:
+        """The :func:`cxlens.survival.kaplan_meier` table of the merged counts."""
+        from .survival import kaplan_meier_from_counts
+
+        if self.customers == 0:
+            raise InvalidArgument("no customers with activity: nothing to estimate")
+        return kaplan_meier_from_counts(self.counts, alpha)
+
+
+def survival_summary(lifetimes: pd.DataFrame, settings: Mapping[str, Any]) -> SurvivalSummary:
+    """The :class:`SurvivalSummary` of one slice of customer lifetimes."""
+    from .survival import count_events
+
+    return SurvivalSummary(count_events(lifetimes["duration"].to_numpy(),
+                                        lifetimes["churned"].to_numpy()), dict(settings))
+
+
+def merge_survival_bytes(*parts: bytes) -> bytes:
+    """Merges serialized survival summaries into serialized bytes (Spark's ``treeReduce``)."""
+    return merge_all(SurvivalSummary.from_bytes(p) for p in parts).to_bytes()
+
+
+def empty_period_states(key_kind: str = "integer") -> pd.DataFrame:
+    """An activity-period state frame with no rows: customer and cohort period index."""
+    customer = (pd.Series([], dtype=np.int64) if key_kind == "integer"
+                else pd.Series([], dtype=str))
+    return pd.DataFrame({"customer": customer, "period": pd.Series([], dtype=np.int64)})
+
+
+def activity_period_states(frame: pd.DataFrame, spec: ActivitySpec, *, period: str,
+                           end: int | None = None, key_kind: str | None = None,
+                           partition: Any = None) -> pd.DataFrame:
+    """Keyed behavioural cohort states of one partition: the distinct (customer, period) pairs
+    with activity before ``end`` (UTC ns, exclusive), periods as
+    :func:`cxlens.survival.cohort_retention` numbers them (UTC days, weeks from Monday,
+    months). Always exact across partitions: the merge is a set union."""
+    if period not in _COHORT_PERIODS:
+        raise InvalidArgument("period must be 'day', 'week' or 'month'")
+    customers, ns, active = spec.activity(frame, partition)
+    kind = key_kind or spec.key_kind(frame[spec.customer].dtype)
+    keys = _customer_keys(customers, spec.customer, key_kind, partition)
+    if end is not None:
+        active = active & (ns < end)
+    if not active.any():
+        return empty_period_states(kind)
+    periods = np.asarray(_core.survival.cohort_period_index(ns[active], period))
+    rows = pd.DataFrame({"customer": keys.to_numpy()[active], "period": periods})
+    rows = rows.drop_duplicates().sort_values(["customer", "period"], kind="stable")
+    customer = (rows["customer"].astype(np.int64) if kind == "integer"
+                else rows["customer"].astype(str))
+    return pd.DataFrame({"customer": customer.to_numpy(),
+                         "period": rows["period"].to_numpy(dtype=np.int64)})
+
+
+def cohort_counts_from_states(states: pd.DataFrame | Sequence[pd.DataFrame]) -> Any:
+    """Native ``CohortCounts`` of activity-period states holding every state of their
+    customers: each customer's cohort is its first period, it is retained at offset k when
+    active k periods later."""
+    if not isinstance(states, pd.DataFrame):
+        frames = [s for s in states if len(s)]
+        states = pd.concat(frames, ignore_index=True) if frames else empty_period_states()
+    counts = _core.survival.CohortCounts()
+    if len(states) == 0:
+        return counts
+    pairs = states.drop_duplicates()
+    cohort = pairs.groupby("customer", sort=False)["period"].transform("min").to_numpy()
+    offset = pairs["period"].to_numpy(dtype=np.int64) - cohort
+    retained = pd.DataFrame({"cohort": cohort, "offset": offset}).value_counts(sort=False)
+    sizes = pd.Series(cohort[offset == 0]).value_counts(sort=False)
+    counts.add(sizes.index.to_numpy(dtype=np.int64),
+               np.full(len(sizes), -1, dtype=np.int64), sizes.to_numpy(dtype=np.uint64))
+    counts.add(retained.index.get_level_values(0).to_numpy(dtype=np.int64),
+               retained.index.get_level_values(1).to_numpy(dtype=np.int64),
+               retained.to_numpy(dtype=np.uint64))
+    return counts
+
+
+@dataclass
+class CohortSummary:
+    """The mergeable summary behind a behavioural cohort table: native ``CohortCounts``
+    (customers acquired per cohort, retained per cohort and offset) and the settings (period,
+    activity, observation end). Merges only with a summary of the same settings; bytes (kind
+    ``distributed.cohorts``) of another kind or version are refused. Pickles."""
+
+    counts: Any
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def merge(self, other: "CohortSummary") -> "CohortSummary":
+        """Adds another summary (same settings required); returns self."""
+        if not isinstance(other, CohortSummary):
+            raise InvalidArgument(f"a CohortSummary cannot merge with a {type(other).__name__}")
+        _settings_check("cohort", self.settings, other.settings)
+        self.counts.merge(other.counts)
+        return self
+
+    def to_bytes(self) -> bytes:
+        """Versioned bytes: the settings as JSON, then the native counts' own bytes."""
+        return _pack(_COHORT_KIND, _SURVIVAL_VERSION, self.settings, self.counts.to_bytes())
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "CohortSummary":
+        """The summary :meth:`to_bytes` wrote."""
+        settings, native = _unpack(data, _COHORT_KIND, _SURVIVAL_VERSION)
+        return cls(_core.survival.CohortCounts.from_bytes(native), settings)
+
+    def __reduce__(self):
+        return (CohortSummary.from_bytes, (self.to_bytes(),))
+
+    def table(self, rates: bool = False) -> pd.DataFrame:
+        """The :func:`cxlens.survival.cohort_retention` table (behavioural definition)."""
+        from .survival import cohort_frame
+
+        period, end = self.settings["period"], int(self.settings["end"])
+        return cohort_frame(_core.survival.cohort_table(self.counts, period, end),
+                            "behavioural", period, rates)
+
+
+def cohort_summary(states: pd.DataFrame, settings: Mapping[str, Any]) -> CohortSummary:
+    """The :class:`CohortSummary` of activity-period states of whole customers."""
+    return CohortSummary(cohort_counts_from_states(states), dict(settings))
+
+
+def merge_cohort_bytes(*parts: bytes) -> bytes:
+    """Merges serialized cohort summaries into serialized bytes (Spark's ``treeReduce``)."""
+    return merge_all(CohortSummary.from_bytes(p) for p in parts).to_bytes()
+
+
+def canonical_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows in one order whatever the partitioning (sorted by every column, then the index),
+    so a fit on collected rows is bit-identical for any number of partitions."""
+    if len(frame) == 0:
+        return frame
+    return frame.sort_values(list(frame.columns), kind="mergesort").reset_index(drop=True)
+
+
+__all__ += ["ActivitySpec", "CohortSummary", "SurvivalSummary", "activity_period_states",
+            "activity_spec", "cohort_counts_from_states", "cohort_summary",
+            "customer_lifetimes", "lifetime_states", "lifetimes_from_states",
+            "merge_lifetime_states", "survival_summary"]

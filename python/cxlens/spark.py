@@ -23,6 +23,7 @@ Workers need cxlens installed in the Python that Spark runs (``PYSPARK_PYTHON``)
 
 from __future__ import annotations
 
+import json
 import re
 from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
@@ -479,3 +480,213 @@ def engagement_tiers(sdf: Any, spec: Any = None, *, window: Any = None,
 
     return _insight(sdf, spec, fields, window, build, _d.summarise_engagement_bucket,
                     customers_split, buckets, depth)
+
+
+# --- survival ---------------------------------------------------------------------------------
+# Kaplan-Meier on customer lifetimes, behavioural cohort tables and Cox on a Spark DataFrame of
+# events: keyed states per partition (mapInPandas), Spark's shuffle by customer bucket
+# (groupBy(...).applyInPandas), native summaries as versioned bytes merged in a treeReduce.
+
+def _prepare_activity(sdf: Any, customer: str, time: str, event: str | None,
+                      activity_kinds: Any, event_kinds: Any,
+                      time_unit: str) -> tuple[Any, Any, str]:
+    """The columns the survival analyses read (customer, time as UTC instants as in
+    :func:`_prepare`, event as text), the spec the workers read them with, the key kind."""
+    if not isinstance(sdf, SparkDataFrame):
+        raise TypeError("cxlens.spark functions take a pyspark.sql.DataFrame")
+    for column in (customer, time, event):
+        if column is not None and column not in sdf.columns:
+            raise NotFound(f"column {column!r} is not in the DataFrame")
+    _d.activity_spec(customer, time, event, activity_kinds, event_kinds, time_unit)  # checks
+    fields = {f.name: f.dataType for f in sdf.schema.fields}
+    key_type = fields[customer]
+    if isinstance(key_type, (T.IntegralType, T.FloatType, T.DoubleType)):
+        key_kind = "integer"
+    elif isinstance(key_type, T.StringType):
+        key_kind = "text"
+    else:
+        raise ColumnTypeError(f"customer column {customer!r} must hold integers or text")
+    time_type, unit = fields[time], time_unit
+    if isinstance(time_type, T.TimestampType):
+        time_column, unit = F.unix_micros(F.col(time)), "us"
+    elif isinstance(time_type, T.TimestampNTZType):
+        time_column = F.date_format(F.col(time), "yyyy-MM-dd'T'HH:mm:ss.SSSSSS")
+    elif isinstance(time_type, T.DateType):
+        time_column = F.date_format(F.col(time), "yyyy-MM-dd")
+    else:
+        time_column = F.col(time)
+    columns = [F.col(customer).alias("customer"), time_column.alias(_TIME)]
+    if event is not None:
+        columns.append(F.col(event).cast("string").alias("event"))
+    spec = _d.activity_spec("customer", _TIME, None if event is None else "event",
+                            activity_kinds, event_kinds, unit)
+    return sdf.select(*columns), spec, key_kind
+
+
+def _latest_time(prepared: Any, spec: Any) -> int | None:
+    """The latest event time (UTC ns): one pass, one number per partition to the driver."""
+
+    def latest(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        best = None
+        for batch in batches:
+            top = _d.latest_time(batch, spec)["latest"].iloc[0]
+            if not pd.isna(top):
+                best = int(top) if best is None else max(best, int(top))
+        yield pd.DataFrame({"latest": pd.array([best], dtype="Int64")})
+
+    with _typed_errors():
+        row = prepared.mapInPandas(latest, schema="latest long").agg(
+            F.max("latest")).collect()[0][0]
+    return None if row is None else int(row)
+
+
+def _state_partitions(prepared: Any, function: Any, schema: str) -> Any:
+    """Keyed states per Spark partition, computed once from all of its Arrow batches."""
+
+    def states(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        frames = [batch for batch in batches if len(batch)]
+        if frames:
+            yield function(frames[0] if len(frames) == 1 else pd.concat(frames,
+                                                                        ignore_index=True))
+
+    return prepared.mapInPandas(states, schema=schema)
+
+
+def _tree_bytes(parts: Any, merge: Any, depth: int) -> bytes | None:
+    with _typed_errors():
+        try:
+            return parts.rdd.map(lambda row: bytes(row[0])).treeReduce(merge, depth=depth)
+        except ValueError as error:  # no summary at all (no activity anywhere)
+            if "empty" not in str(error).lower():
+                raise
+            return None
+
+
+def survival_summary(sdf: Any, customer: str, time: str, *, event: str | None = None,
+                     activity_kinds: Sequence[str] | None = None, event_kinds: dict | None = None,
+                     churn_after_days: float = 90.0, end: Any = None, unit_days: float = 1.0,
+                     customers_split: bool = True, time_unit: str = "ns",
+                     buckets: int | None = None, depth: int = 2) -> Any:
+    """The merged :class:`cxlens.distributed.SurvivalSummary` of the customers' lifetimes on
+    a Spark event table (arguments as in :func:`cxlens.dask.survival_summary`)."""
+    prepared, spec, key_kind = _prepare_activity(sdf, customer, time, event, activity_kinds,
+                                                 event_kinds, time_unit)
+    stop = _d.utc_instant(end)
+    filter_end = stop
+    if stop is None:
+        stop = _latest_time(prepared, spec)
+        if stop is None:
+            raise InvalidArgument("no events in the table: nothing to summarise")
+    key = "long" if key_kind == "integer" else "string"
+    states = _state_partitions(
+        prepared, lambda frame: _d.lifetime_states(frame, spec, end=filter_end,
+                                                   key_kind=key_kind),
+        f"customer {key}, first long, last long")
+    settings = json.loads(json.dumps({
+        "event": spec.event, "activity_kinds": spec.activity_kinds,
+        "event_kinds": spec.event_kinds, "churn_after_days": float(churn_after_days),
+        "unit_days": float(unit_days), "end": int(stop)}))
+
+    def summarise(frame: pd.DataFrame | None) -> pd.DataFrame:
+        states_ = _d.empty_lifetime_states(key_kind) if frame is None else frame
+        lifetimes = _d.lifetimes_from_states(states_, stop, churn_after_days=churn_after_days,
+                                             unit_days=unit_days)
+        return pd.DataFrame({"summary": [_d.survival_summary(lifetimes, settings).to_bytes()]})
+
+    nbuckets = buckets or int(sdf.sparkSession.conf.get("spark.sql.shuffle.partitions"))
+    parts = _by_customer(states, nbuckets, customers_split, summarise, "summary binary")
+    merged = _tree_bytes(parts, _d.merge_survival_bytes, depth)
+    summary = None if merged is None else _d.SurvivalSummary.from_bytes(merged)
+    if summary is None or summary.customers == 0:
+        raise InvalidArgument("no activity in the table: nothing to summarise")
+    return summary
+
+
+def kaplan_meier(sdf: Any, customer: str, time: str, *, alpha: float = 0.05,
+                 **options: Any) -> pd.DataFrame:
+    """Kaplan-Meier of customer lifetimes on a Spark event table: the same DataFrame
+    :func:`cxlens.survival.kaplan_meier` returns for the single-machine lifetimes."""
+    return survival_summary(sdf, customer, time, **options).kaplan_meier(alpha)
+
+
+def cohort_summary(sdf: Any, customer: str, time: str, *, event: str | None = None,
+                   period: str = "month", activity_kinds: Sequence[str] | None = None,
+                   event_kinds: dict | None = None, end: Any = None,
+                   customers_split: bool = True, time_unit: str = "ns",
+                   buckets: int | None = None, depth: int = 2) -> Any:
+    """The merged :class:`cxlens.distributed.CohortSummary` (behavioural cohorts) of a Spark
+    event table: distinct (customer, period) states, shuffled by customer bucket."""
+    prepared, spec, key_kind = _prepare_activity(sdf, customer, time, event, activity_kinds,
+                                                 event_kinds, time_unit)
+    given = _d.utc_instant(end)
+    stop = given
+    if stop is None:
+        latest = _latest_time(prepared, spec)
+        if latest is None:
+            raise InvalidArgument("no events in the table: nothing to summarise")
+        stop = latest + 1
+    key = "long" if key_kind == "integer" else "string"
+    states = _state_partitions(
+        prepared, lambda frame: _d.activity_period_states(frame, spec, period=period, end=given,
+                                                          key_kind=key_kind),
+        f"customer {key}, period long")
+    settings = json.loads(json.dumps({
+        "event": spec.event, "activity_kinds": spec.activity_kinds,
+        "event_kinds": spec.event_kinds, "period": period, "end": int(stop)}))
+
+    def summarise(frame: pd.DataFrame | None) -> pd.DataFrame:
+        states_ = _d.empty_period_states(key_kind) if frame is None else frame
+        return pd.DataFrame({"summary": [_d.cohort_summary(states_, settings).to_bytes()]})
+
+    nbuckets = buckets or int(sdf.sparkSession.conf.get("spark.sql.shuffle.partitions"))
+    parts = _by_customer(states, nbuckets, customers_split, summarise, "summary binary")
+    merged = _tree_bytes(parts, _d.merge_cohort_bytes, depth)
+    if merged is None:
+        raise InvalidArgument("no activity in the table: nothing to summarise")
+    return _d.CohortSummary.from_bytes(merged)
+
+
+def cohort_retention(sdf: Any, customer: str, time: str, *, event: str | None = None,
+                     definition: str = "behavioural", period: str = "month",
+                     activity_kinds: Sequence[str] | None = None, end: Any = None,
+                     rates: bool = False, **options: Any) -> pd.DataFrame:
+    """The behavioural cohort retention table of a Spark event table: the same DataFrame
+    :func:`cxlens.survival.cohort_retention` returns (see :func:`cxlens.dask.cohort_retention`
+    for the contractual definition)."""
+    if definition not in ("behavioural", "behavioral"):
+        raise InvalidArgument("distributed cohort tables support definition='behavioural'")
+    return cohort_summary(sdf, customer, time, event=event, period=period,
+                          activity_kinds=activity_kinds, end=end, **options).table(rates=rates)
+
+
+def fit_cox(sdf: Any, duration_col: str, event_col: str | None = None,
+            covariates: Sequence[str] | None = None, *, max_rows: int = 20_000_000,
+            **options: Any) -> Any:
+    """Cox proportional hazards on a Spark DataFrame of per-customer rows: the documented
+    exact alternative (see :func:`cxlens.dask.fit_cox`): the rows, a few numbers per customer,
+    are collected through Arrow, put in one canonical order and fitted by
+    :func:`cxlens.survival.fit_cox`; refused above ``max_rows`` rows."""
+    from .survival import fit_cox as _fit_cox
+
+    if not isinstance(sdf, SparkDataFrame):
+        raise TypeError("cxlens.spark functions take a pyspark.sql.DataFrame")
+    strata = options.get("strata")
+    strata = [strata] if isinstance(strata, str) else list(strata or [])
+    if covariates is None:
+        covariates = [c for c in sdf.columns if c not in {duration_col, event_col, *strata}]
+    columns = list(dict.fromkeys(c for c in [duration_col, event_col, *covariates, *strata]
+                                 if c is not None))
+    for column in columns:
+        if column not in sdf.columns:
+            raise NotFound(f"no column {column!r} in the data")
+    rows = sdf.count()
+    if rows > max_rows:
+        raise InvalidArgument(f"{rows} rows exceed max_rows={max_rows} for the collected Cox "
+                              "fit; sample customers or raise max_rows")
+    sdf.sparkSession.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
+    frame = _d.canonical_rows(sdf.select(*columns).toPandas())
+    return _fit_cox(frame, duration_col, event_col, covariates=list(covariates), **options)
+
+
+__all__ += ["cohort_retention", "cohort_summary", "fit_cox", "kaplan_meier",
+            "survival_summary"]

@@ -47,7 +47,9 @@ __all__ = [
     "evaluate_churn",
     "fit_churn_cox",
     "fit_cox",
+    "cohort_frame",
     "kaplan_meier",
+    "kaplan_meier_from_counts",
     "logrank_test",
     "nelson_aalen",
     "plot_cohort_heatmap",
@@ -126,7 +128,13 @@ def kaplan_meier(durations: Any, events: Any = None, alpha: float = 0.05, thread
     ``observed``, ``censored``, ``survival``, ``ci_lower``, ``ci_upper`` and ``greenwood``;
     ``.attrs["median"]`` holds the median survival time (``inf`` if never reached).
     """
-    result = _s.kaplan_meier(count_events(durations, events, threads=threads), alpha)
+    return kaplan_meier_from_counts(count_events(durations, events, threads=threads), alpha)
+
+
+def kaplan_meier_from_counts(counts: Any, alpha: float = 0.05) -> pd.DataFrame:
+    """The :func:`kaplan_meier` table of a (merged) ``EventCounts`` summary: the finish step
+    of summarise -> merge -> finish (groups are pooled)."""
+    result = _s.kaplan_meier(counts, alpha)
     table = pd.DataFrame({k: result[k] for k in ("at_risk", "observed", "censored", "survival",
                                                  "ci_lower", "ci_upper", "greenwood")},
                          index=pd.Index(result["time"], name="time"))
@@ -392,6 +400,12 @@ def cohort_retention(log: Any, definition: str = "behavioural", period: str = "m
     """
     result = _s.cohort_retention(_native_log(log), definition, period, list(activity_kinds or []),
                                  None if end is None else _timestamp_ns(end), threads)
+    return cohort_frame(result, definition, period, rates)
+
+
+def cohort_frame(result: dict, definition: str, period: str, rates: bool) -> pd.DataFrame:
+    """The :func:`cohort_retention` DataFrame of a native cohort table (``cohort_start``,
+    ``size``, ``retained``, ``observed``), as the native ``cohort_table`` finish returns it."""
     retained = np.asarray(result["retained"], dtype=float)
     observed = np.asarray(result["observed"]).astype(bool)
     size = np.asarray(result["size"], dtype=float)

@@ -62,6 +62,24 @@ py::dict km_to_dict(const KaplanMeier& km) {
   return out;
 }
 
+CohortPeriod parse_period(const std::string& period) {
+  if (period == "day") return CohortPeriod::day;
+  if (period == "week") return CohortPeriod::week;
+  if (period == "month") return CohortPeriod::month;
+  throw InvalidArgument("period must be 'day', 'week' or 'month'");
+}
+
+py::dict cohort_table_to_dict(const CohortTable& table) {
+  py::dict out;
+  const auto cohorts = static_cast<py::ssize_t>(table.size.size());
+  const auto periods = static_cast<py::ssize_t>(table.periods);
+  out["cohort_start"] = to_array(table.cohort_start);
+  out["size"] = to_array(table.size);
+  out["retained"] = to_array(table.retained).reshape({cohorts, periods});
+  out["observed"] = to_array(table.observed).reshape({cohorts, periods});
+  return out;
+}
+
 }  // namespace
 
 void bind_survival(py::module_& root) {
@@ -84,7 +102,72 @@ void bind_survival(py::module_& root) {
                 .reshape({static_cast<py::ssize_t>(c.size()), static_cast<py::ssize_t>(c.groups)});
           })
       .def("merge", [](EventCounts& self, const EventCounts& other) { self.merge(other); })
-      .def("__len__", &EventCounts::size);
+      .def("__len__", &EventCounts::size)
+      .def(
+          "to_bytes", [](const EventCounts& c) { return py::bytes(c.to_bytes()); },
+          "Compact versioned bytes (kind 'survival.event_counts'); equal summaries give equal "
+          "bytes.")
+      .def_static(
+          "from_bytes",
+          [](const py::bytes& bytes) {
+            const std::string_view view = bytes;
+            return EventCounts::from_bytes(view);
+          },
+          py::arg("bytes"),
+          "The summary `to_bytes` wrote; other kinds or versions raise InvalidArgument.")
+      .def(py::pickle([](const EventCounts& c) { return py::make_tuple(py::bytes(c.to_bytes())); },
+                      [](const py::tuple& state) {
+                        if (state.size() != 1)
+                          throw InvalidArgument("survival: bad EventCounts pickle");
+                        return EventCounts::from_bytes(state[0].cast<std::string>());
+                      }));
+
+  using I64 = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
+  using U64 = py::array_t<std::uint64_t, py::array::c_style | py::array::forcecast>;
+  py::class_<CohortCounts>(m, "CohortCounts",
+                           "Per-cohort acquired and retained customer counts (mergeable).")
+      .def(py::init<>())
+      .def(
+          "add",
+          [](CohortCounts& self, const I64& cohort, const I64& offset, const U64& count) {
+            if (cohort.ndim() != 1 || offset.ndim() != 1 || count.ndim() != 1 ||
+                offset.shape(0) != cohort.shape(0) || count.shape(0) != cohort.shape(0))
+              throw InvalidArgument("cohort, offset and count must be 1-d of one length");
+            const auto* c = cohort.data();
+            const auto* o = offset.data();
+            const auto* k = count.data();
+            for (py::ssize_t i = 0; i < cohort.shape(0); ++i) {
+              if (o[i] < -1)
+                throw InvalidArgument("row " + std::to_string(i) + ": offset below -1");
+              if (o[i] == -1)
+                self.add_size(c[i], k[i]);
+              else
+                self.add_retained(c[i], static_cast<std::size_t>(o[i]), k[i]);
+            }
+          },
+          py::arg("cohort"), py::arg("offset"), py::arg("count"),
+          "Adds counts: offset -1 adds to the cohort's size (customers acquired), offset k >= 0 "
+          "to the customers retained k periods after acquisition.")
+      .def("merge", [](CohortCounts& self, const CohortCounts& other) { self.merge(other); })
+      .def_property_readonly("cohorts", [](const CohortCounts& c) { return c.size.size(); })
+      .def(
+          "to_bytes", [](const CohortCounts& c) { return py::bytes(c.to_bytes()); },
+          "Compact versioned bytes (kind 'survival.cohort_counts'); equal summaries give equal "
+          "bytes.")
+      .def_static(
+          "from_bytes",
+          [](const py::bytes& bytes) {
+            const std::string_view view = bytes;
+            return CohortCounts::from_bytes(view);
+          },
+          py::arg("bytes"),
+          "The summary `to_bytes` wrote; other kinds or versions raise InvalidArgument.")
+      .def(py::pickle([](const CohortCounts& c) { return py::make_tuple(py::bytes(c.to_bytes())); },
+                      [](const py::tuple& state) {
+                        if (state.size() != 1)
+                          throw InvalidArgument("survival: bad CohortCounts pickle");
+                        return CohortCounts::from_bytes(state[0].cast<std::string>());
+                      }));
 
   m.def(
       "count_events",
@@ -235,14 +318,7 @@ void bind_survival(py::module_& root) {
           options.definition = RetentionDefinition::behavioural;
         else
           throw InvalidArgument("definition must be 'contractual' or 'behavioural'");
-        if (period == "day")
-          options.period = CohortPeriod::day;
-        else if (period == "week")
-          options.period = CohortPeriod::week;
-        else if (period == "month")
-          options.period = CohortPeriod::month;
-        else
-          throw InvalidArgument("period must be 'day', 'week' or 'month'");
+        options.period = parse_period(period);
         for (const auto& kind : activity_kinds)
           options.activity_kinds.push_back(parse_event_kind(kind));
         if (end) options.end = *end;
@@ -252,18 +328,34 @@ void bind_survival(py::module_& root) {
           py::gil_scoped_release release;
           table = cohort_retention(log, options);
         }
-        py::dict out;
-        const auto cohorts = static_cast<py::ssize_t>(table.size.size());
-        const auto periods = static_cast<py::ssize_t>(table.periods);
-        out["cohort_start"] = to_array(table.cohort_start);
-        out["size"] = to_array(table.size);
-        out["retained"] = to_array(table.retained).reshape({cohorts, periods});
-        out["observed"] = to_array(table.observed).reshape({cohorts, periods});
-        return out;
+        return cohort_table_to_dict(table);
       },
       py::arg("log"), py::arg("definition") = "behavioural", py::arg("period") = "month",
       py::arg("activity_kinds") = std::vector<std::string>{}, py::arg("end") = py::none(),
       py::arg("threads") = 1);
+  m.def(
+      "cohort_period_index",
+      [](const py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>& times,
+         const std::string& period) {
+        if (times.ndim() != 1) throw InvalidArgument("expected a 1-d array of times");
+        const CohortPeriod p = parse_period(period);
+        py::array_t<std::int64_t> out(times.shape(0));
+        const auto* in = times.data();
+        auto* to = out.mutable_data();
+        for (py::ssize_t i = 0; i < times.shape(0); ++i)
+          to[i] = period_index(in[i], p);
+        return out;
+      },
+      py::arg("times"), py::arg("period"),
+      "Cohort period index of each UTC nanosecond time (days, weeks from Monday, months).");
+  m.def(
+      "cohort_table",
+      [](const CohortCounts& counts, const std::string& period, Timestamp end) {
+        return cohort_table_to_dict(cohort_table(counts, parse_period(period), end));
+      },
+      py::arg("counts"), py::arg("period"), py::arg("end"),
+      "Finishes merged cohort counts into the table `cohort_retention` returns (end exclusive, "
+      "UTC nanoseconds).");
 
   // ---- churn ------------------------------------------------------------------------------
   m.def("churn_feature_names", [] { return FeatureTable::names(); });

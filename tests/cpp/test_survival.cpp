@@ -538,3 +538,115 @@ TEST_CASE("Cox results are identical for any thread count") {
   CHECK(one.log_likelihood == five.log_likelihood);
   CHECK(one.coef(0) == doctest::Approx(0.5).epsilon(0.05));
 }
+
+TEST_CASE("event counts bytes: round trip, merge order, other kinds and versions refused") {
+  std::mt19937_64 rng(11);
+  std::vector<double> t(3000), e(3000);
+  std::vector<std::uint32_t> g(3000);
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    t[i] = static_cast<double>(rng() % 200) / (i % 4 == 0 ? 3.0 : 1.0);
+    e[i] = static_cast<double>(rng() % 2);
+    g[i] = static_cast<std::uint32_t>(rng() % 2);
+  }
+  const auto whole = count_events(t, e, g, 2);
+  const auto back = EventCounts::from_bytes(whole.to_bytes());
+  CHECK(back.groups == 2);
+  CHECK(back.time == whole.time);
+  CHECK(back.observed == whole.observed);
+  CHECK(back.censored == whole.censored);
+  // Three slices merged in two orders and groupings give the same bytes as the whole.
+  const std::span<const double> ts(t), es(e);
+  const std::span<const std::uint32_t> gs(g);
+  const auto part = [&](std::size_t a, std::size_t b) {
+    return count_events(ts.subspan(a, b - a), es.subspan(a, b - a), gs.subspan(a, b - a), 2);
+  };
+  auto abc = part(0, 700);
+  abc.merge(part(700, 2100));
+  abc.merge(part(2100, 3000));
+  auto cba = part(2100, 3000);
+  auto ba = part(700, 2100);
+  ba.merge(part(0, 700));
+  cba.merge(EventCounts::from_bytes(ba.to_bytes()));
+  CHECK(abc.to_bytes() == whole.to_bytes());
+  CHECK(cba.to_bytes() == whole.to_bytes());
+  // Another kind, another version, truncated and trailing bytes are refused.
+  CohortCounts cohorts;
+  cohorts.add_size(5, 2);
+  CHECK_THROWS_AS(EventCounts::from_bytes(cohorts.to_bytes()), InvalidArgument);
+  CHECK_THROWS_AS(CohortCounts::from_bytes(whole.to_bytes()), InvalidArgument);
+  SummaryWriter newer(EventCounts::bytes_kind, EventCounts::bytes_version + 1);
+  newer.u64(1);
+  newer.u64(0);
+  CHECK_THROWS_AS(EventCounts::from_bytes(newer.bytes()), InvalidArgument);
+  const std::string bytes = whole.to_bytes();
+  CHECK_THROWS_AS(EventCounts::from_bytes(bytes.substr(0, bytes.size() - 3)), InvalidArgument);
+  CHECK_THROWS_AS(EventCounts::from_bytes(bytes + "x"), InvalidArgument);
+  SummaryWriter unsorted(EventCounts::bytes_kind, EventCounts::bytes_version);
+  unsorted.u64(1);
+  unsorted.u64(2);
+  for (const double time : {2.0, 1.0}) {
+    unsorted.f64(time);
+    unsorted.u64(1);
+    unsorted.u64(0);
+  }
+  CHECK_THROWS_AS(EventCounts::from_bytes(unsorted.bytes()), InvalidArgument);
+  auto two_groups = whole;
+  CHECK_THROWS_AS(two_groups.merge(count_events(ts, es)), InvalidArgument);  // 1 group vs 2
+}
+
+TEST_CASE("cohort counts bytes: round trip, merge order independence, the finished table") {
+  EventLog log;
+  log.add_channel({"web", ChannelKind::self_service, std::nullopt});
+  const auto buy = log.add_event_type({"purchase", EventKind::purchase});
+  std::mt19937_64 rng(5);
+  for (int c = 0; c < 300; ++c) {
+    const std::string who = "c" + std::to_string(c);
+    const auto id = log.add_customer(who);
+    for (int k = 0; k < 6; ++k) {
+      Interaction row;
+      row.customer = id;
+      row.time =
+          make_timestamp(2024, 1, 1) + static_cast<Timestamp>(rng() % 300) * nanoseconds_per_day;
+      row.channel = 0;
+      row.event_type = buy;
+      log.append(row);
+    }
+  }
+  log.finalize();
+  CohortOptions options;
+  options.period = CohortPeriod::week;
+  options.end = make_timestamp(2024, 10, 1);
+  const auto direct = cohort_retention(log, options);
+  const std::size_t n = log.customer_count();
+  const auto a = summarise_cohorts(log, options, 0, n / 3);
+  const auto b = summarise_cohorts(log, options, n / 3, n / 2);
+  const auto c = summarise_cohorts(log, options, n / 2, n);
+  CohortCounts left = a, right = c;
+  left.merge(b);
+  left.merge(c);
+  right.merge(CohortCounts::from_bytes(b.to_bytes()));
+  right.merge(CohortCounts::from_bytes(a.to_bytes()));
+  CHECK(left.to_bytes() == right.to_bytes());
+  const auto back = CohortCounts::from_bytes(left.to_bytes());
+  CHECK(back.size == left.size);
+  CHECK(back.retained == left.retained);
+  const auto finished = cohort_table(back, options.period, options.end);
+  CHECK(finished.size == direct.size);
+  CHECK(finished.retained == direct.retained);
+  CHECK(finished.observed == direct.observed);
+  CHECK(finished.cohort_start == direct.cohort_start);
+  // add_size / add_retained build the same summary as the log.
+  CohortCounts rebuilt;
+  for (const auto& [cohort, count] : left.size)
+    rebuilt.add_size(cohort, count);
+  for (const auto& [cohort, counts] : left.retained)
+    for (std::size_t k = 0; k < counts.size(); ++k)
+      rebuilt.add_retained(cohort, k, counts[k]);
+  CHECK(rebuilt.to_bytes() == left.to_bytes());
+  SummaryWriter older(CohortCounts::bytes_kind, 0);
+  older.u64(0);
+  older.u64(0);
+  CHECK_THROWS_AS(CohortCounts::from_bytes(older.bytes()), InvalidArgument);
+  const std::string bytes = left.to_bytes();
+  CHECK_THROWS_AS(CohortCounts::from_bytes(bytes.substr(0, bytes.size() - 1)), InvalidArgument);
+}

@@ -16,6 +16,7 @@
 #include "cxlens/model/event_type.hpp"
 #include "cxlens/model/time.hpp"
 #include "cxlens/store/event_log.hpp"
+#include "cxlens/summary_io.hpp"
 
 namespace cxlens::survival {
 
@@ -108,6 +109,75 @@ struct CohortCounts {
     }
     for (const auto& [cohort, count] : other.size)
       size[cohort] += count;
+  }
+
+  /// Adds `count` customers of `cohort` acquired (the cohort's size).
+  void add_size(std::int64_t cohort, std::uint64_t count) { size[cohort] += count; }
+
+  /// Adds `count` customers of `cohort` retained `offset` periods after acquisition.
+  void add_retained(std::int64_t cohort, std::size_t offset, std::uint64_t count) {
+    auto& counts = retained[cohort];
+    if (counts.size() <= offset) counts.resize(offset + 1, 0);
+    counts[offset] += count;
+  }
+
+  /// Kind of the serialized summary (`summary_io.hpp` envelope).
+  static constexpr std::string_view bytes_kind = "survival.cohort_counts";
+  /// Payload layout version of the serialized summary.
+  static constexpr std::uint32_t bytes_version = 1;
+
+  /// Compact versioned bytes: the cohort sizes (cohort, customers), then each cohort's
+  /// retained counts by offset, cohorts ascending (equal summaries give equal bytes).
+  [[nodiscard]] std::string to_bytes() const {
+    SummaryWriter out(bytes_kind, bytes_version);
+    out.u64(size.size());
+    for (const auto& [cohort, count] : size) {
+      out.u64(static_cast<std::uint64_t>(cohort));
+      out.u64(count);
+    }
+    out.u64(retained.size());
+    for (const auto& [cohort, counts] : retained) {
+      out.u64(static_cast<std::uint64_t>(cohort));
+      out.u64(counts.size());
+      for (const auto count : counts)
+        out.u64(count);
+    }
+    return out.take();
+  }
+
+  /// The summary `to_bytes` wrote; bytes of another kind or version, truncated or trailing
+  /// bytes and cohorts out of order are refused with `InvalidArgument`.
+  [[nodiscard]] static CohortCounts from_bytes(std::string_view bytes) {
+    SummaryReader in(bytes, bytes_kind, bytes_version);
+    CohortCounts out;
+    const auto ascending = [](bool first, std::int64_t previous, std::int64_t next) {
+      if (!first && !(next > previous))
+        throw InvalidArgument("cohort counts bytes: cohorts must be strictly ascending");
+    };
+    const std::uint64_t sizes = in.u64();
+    in.expect_records(sizes, 16);
+    std::int64_t previous = 0;
+    for (std::uint64_t i = 0; i < sizes; ++i) {
+      const auto cohort = static_cast<std::int64_t>(in.u64());
+      ascending(i == 0, previous, cohort);
+      previous = cohort;
+      out.size.emplace_hint(out.size.end(), cohort, in.u64());
+    }
+    const std::uint64_t rows = in.u64();
+    in.expect_records(rows, 16);
+    for (std::uint64_t i = 0; i < rows; ++i) {
+      const auto cohort = static_cast<std::int64_t>(in.u64());
+      ascending(i == 0, previous, cohort);
+      previous = cohort;
+      const std::uint64_t length = in.u64();
+      in.expect_records(length, 8);
+      std::vector<std::uint64_t> counts(static_cast<std::size_t>(length));
+      for (auto& count : counts)
+        count = in.u64();
+      out.retained.emplace_hint(out.retained.end(), cohort, std::move(counts));
+    }
+    in.finish();
+    return out;
   }
 };
 
@@ -212,6 +282,35 @@ inline CohortCounts summarise_cohorts(const EventLog& log, const CohortOptions& 
   return out;
 }
 
+/// Finishes merged cohort counts into the table: cohorts from the first to the last acquired
+/// (empty cohorts in between have size 0), offsets up to the observation `end` (exclusive),
+/// cells whose period starts at or after `end` flagged unobserved.
+inline CohortTable cohort_table(const CohortCounts& total, CohortPeriod period, Timestamp end) {
+  CohortTable table;
+  table.period = period;
+  if (total.size.empty()) return table;
+  const std::int64_t first = total.size.begin()->first, last = total.size.rbegin()->first;
+  const std::int64_t end_period = period_index(end - 1, period);
+  table.periods = static_cast<std::size_t>(std::max<std::int64_t>(end_period, last) - first + 1);
+  const std::size_t cohorts = static_cast<std::size_t>(last - first + 1);
+  table.retained.assign(cohorts * table.periods, 0);
+  table.observed.assign(cohorts * table.periods, 0);
+  for (std::size_t c = 0; c < cohorts; ++c) {
+    const std::int64_t cohort = first + static_cast<std::int64_t>(c);
+    table.cohort_start.push_back(period_start(cohort, period));
+    const auto found = total.size.find(cohort);
+    table.size.push_back(found == total.size.end() ? 0 : found->second);
+    const auto counts = total.retained.find(cohort);
+    for (std::size_t k = 0; k < table.periods; ++k) {
+      table.observed[c * table.periods + k] =
+          cohort + static_cast<std::int64_t>(k) <= end_period ? 1 : 0;
+      if (counts != total.retained.end() && k < counts->second.size())
+        table.retained[c * table.periods + k] = counts->second[k];
+    }
+  }
+  return table;
+}
+
 /// The cohort retention table of a finalized event log (customers split over
 /// `options.threads` workers; summaries merged, so the table is the same for any count).
 inline CohortTable cohort_retention(const EventLog& log, const CohortOptions& options = {}) {
@@ -251,30 +350,7 @@ inline CohortTable cohort_retention(const EventLog& log, const CohortOptions& op
   CohortCounts total;
   for (const auto& part : parts)
     total.merge(part);
-
-  CohortTable table;
-  table.period = options.period;
-  if (total.size.empty()) return table;
-  const std::int64_t first = total.size.begin()->first, last = total.size.rbegin()->first;
-  const std::int64_t end_period = period_index(end - 1, options.period);
-  table.periods = static_cast<std::size_t>(std::max<std::int64_t>(end_period, last) - first + 1);
-  const std::size_t cohorts = static_cast<std::size_t>(last - first + 1);
-  table.retained.assign(cohorts * table.periods, 0);
-  table.observed.assign(cohorts * table.periods, 0);
-  for (std::size_t c = 0; c < cohorts; ++c) {
-    const std::int64_t cohort = first + static_cast<std::int64_t>(c);
-    table.cohort_start.push_back(period_start(cohort, options.period));
-    const auto found = total.size.find(cohort);
-    table.size.push_back(found == total.size.end() ? 0 : found->second);
-    const auto counts = total.retained.find(cohort);
-    for (std::size_t k = 0; k < table.periods; ++k) {
-      table.observed[c * table.periods + k] =
-          cohort + static_cast<std::int64_t>(k) <= end_period ? 1 : 0;
-      if (counts != total.retained.end() && k < counts->second.size())
-        table.retained[c * table.periods + k] = counts->second[k];
-    }
-  }
-  return table;
+  return cohort_table(total, options.period, end);
 }
 
 }  // namespace cxlens::survival

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cxlens/error.hpp"
+#include "cxlens/summary_io.hpp"
 #include "cxlens/survival/distributions.hpp"
 
 namespace cxlens::survival {
@@ -83,6 +84,59 @@ struct EventCounts {
         out.observed[i] += observed[i * groups + g];
         out.censored[i] += censored[i * groups + g];
       }
+    return out;
+  }
+
+  /// Kind of the serialized summary (`summary_io.hpp` envelope).
+  static constexpr std::string_view bytes_kind = "survival.event_counts";
+  /// Payload layout version of the serialized summary.
+  static constexpr std::uint32_t bytes_version = 1;
+
+  /// Compact versioned bytes: groups, distinct durations, then per duration its time and the
+  /// observed and censored counts of every group. Durations are kept ascending, so equal
+  /// summaries give equal bytes whatever order they were counted or merged in.
+  [[nodiscard]] std::string to_bytes() const {
+    SummaryWriter out(bytes_kind, bytes_version);
+    out.u64(groups);
+    out.u64(time.size());
+    for (std::size_t i = 0; i < time.size(); ++i) {
+      out.f64(time[i]);
+      for (std::size_t g = 0; g < groups; ++g) {
+        out.u64(observed[i * groups + g]);
+        out.u64(censored[i * groups + g]);
+      }
+    }
+    return out.take();
+  }
+
+  /// The summary `to_bytes` wrote. Bytes of another kind or version, truncated or trailing
+  /// bytes, and durations that are not finite, non-negative and strictly ascending are refused
+  /// with `InvalidArgument`.
+  [[nodiscard]] static EventCounts from_bytes(std::string_view bytes) {
+    SummaryReader in(bytes, bytes_kind, bytes_version);
+    EventCounts out;
+    const std::uint64_t group_count = in.u64();
+    if (group_count == 0 || group_count > (std::uint64_t{1} << 32))
+      throw InvalidArgument("event counts bytes: the number of groups is out of range");
+    out.groups = static_cast<std::size_t>(group_count);
+    const std::uint64_t rows = in.u64();
+    in.expect_records(rows, 8 + 16 * out.groups);
+    out.time.reserve(static_cast<std::size_t>(rows));
+    out.observed.reserve(static_cast<std::size_t>(rows) * out.groups);
+    out.censored.reserve(static_cast<std::size_t>(rows) * out.groups);
+    for (std::uint64_t i = 0; i < rows; ++i) {
+      const double t = in.f64();
+      if (!(t >= 0.0) || std::isinf(t) || (!out.time.empty() && !(t > out.time.back())))
+        throw InvalidArgument(
+            "event counts bytes: durations must be finite, >= 0 and strictly "
+            "ascending");
+      out.time.push_back(t);
+      for (std::size_t g = 0; g < out.groups; ++g) {
+        out.observed.push_back(in.u64());
+        out.censored.push_back(in.u64());
+      }
+    }
+    in.finish();
     return out;
   }
 
