@@ -531,7 +531,8 @@ py::class_<Summary> bind_summary(py::module_& m, const char* name, const char* d
           [](const py::bytes& bytes) { return Summary::from_bytes(std::string_view(bytes)); },
           py::arg("bytes"), "The summary to_bytes wrote; other kinds or versions are refused.")
       .def_property_readonly_static(
-          "kind", [](const py::object&) { return std::string(Summary::summary_kind); })
+          "kind", [](const py::object&) { return std::string(Summary::summary_kind); },
+          "The summary's kind in its bytes (e.g. 'insight.dark_matter').")
       .def(py::pickle([](const Summary& s) { return py::make_tuple(py::bytes(s.to_bytes())); },
                       [](const py::tuple& state) {
                         if (state.size() != 1) throw InvalidArgument("insight: bad summary pickle");
@@ -592,15 +593,21 @@ void bind_insight(py::module_& m) {
   bind_summary<insight::DarkMatterSummary>(
       m, "DarkMatterSummary", "Mergeable dark-matter rows keyed by customer (merge in any order).")
       .def("__len__", [](const insight::DarkMatterSummary& s) { return s.customers.size(); })
-      .def_property_readonly("customers", [](const insight::DarkMatterSummary& s) {
-        return owned_column(std::vector<CustomerId>(s.customers));
-      });
+      .def_property_readonly(
+          "customers",
+          [](const insight::DarkMatterSummary& s) {
+            return owned_column(std::vector<CustomerId>(s.customers));
+          },
+          "The log's customer codes of the summary's rows.");
   bind_summary<insight::EngagementSummary>(
       m, "EngagementSummary", "Mergeable engagement rows keyed by customer (merge in any order).")
       .def("__len__", [](const insight::EngagementSummary& s) { return s.customers.size(); })
-      .def_property_readonly("customers", [](const insight::EngagementSummary& s) {
-        return owned_column(std::vector<CustomerId>(s.customers));
-      });
+      .def_property_readonly(
+          "customers",
+          [](const insight::EngagementSummary& s) {
+            return owned_column(std::vector<CustomerId>(s.customers));
+          },
+          "The log's customer codes of the summary's rows.");
   bind_summary<insight::ChannelShiftSummary>(
       m, "ChannelShiftSummary", "Channel-shift summary of a customer range (merged in order).");
   bind_summary<insight::ChannelPreferenceSummary>(

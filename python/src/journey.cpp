@@ -550,7 +550,7 @@ void bind_journey(py::module_& m) {
       .def_static(
           "from_bytes",
           [](const py::bytes& bytes) { return PathTable::from_bytes(std::string_view(bytes)); },
-          py::arg("bytes"))
+          py::arg("bytes"), "The table to_bytes wrote; other kinds or versions are refused.")
       .def(py::pickle([](const PathTable& t) { return py::make_tuple(py::bytes(t.to_bytes())); },
                       [](const py::tuple& state) {
                         if (state.size() != 1) throw InvalidArgument("journey: bad paths pickle");
