@@ -710,6 +710,14 @@ _ABSENT = {"value": _absent_numbers(0.0), "cost": _absent_numbers(np.nan),
 
 def _arrow_strings(series: pd.Series) -> Any:
     import pyarrow as pa
+    if pd.api.types.is_string_dtype(series.dtype) and not series.hasnans:
+        try:  # text columns (Arrow-backed in pandas 3): no Python object per value
+            array = pa.array(series, from_pandas=True)
+            if isinstance(array, pa.ChunkedArray):
+                array = array.combine_chunks()
+            return array.cast(pa.string())
+        except (pa.ArrowException, TypeError, ValueError):
+            pass
     return pa.array(series.astype(str).to_numpy(dtype=object), pa.string())
 
 
