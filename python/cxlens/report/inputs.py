@@ -423,8 +423,9 @@ class _Loader:
             mine = lineage[lineage.source == name]
             times = pd.to_datetime(frame[column].iloc[mine.row.to_numpy()], utc=True,
                                    errors="coerce", format="ISO8601")
+            # The Series itself, not .to_numpy(): times with a zone would become objects.
             created.append(pd.DataFrame({"customer": mine.customer_id.to_numpy(),
-                                         "created_at": times.to_numpy()}))
+                                         "created_at": times.reset_index(drop=True)}))
         if created:
             first = pd.concat(created).groupby("customer").created_at.min()
             customers["created_at"] = customers.customer.map(first)
