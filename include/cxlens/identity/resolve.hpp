@@ -95,8 +95,9 @@ struct Resolution {
   std::vector<std::uint64_t> customer;  ///< Customer id of each record (stable).
   std::uint64_t next_customer = 0;      ///< Next unused customer id.
   ResolveReport report;                 ///< What the last run did.
-  /// Record index by (source, record id), for events and incremental runs.
-  std::unordered_map<std::string, std::uint32_t> index;
+  /// Record index by (source, record id) (`detail::record_key`), for events and incremental
+  /// runs: the code of a key is its record's index (records are interned in order).
+  ValueDictionary index;
 };
 
 namespace detail {
@@ -242,6 +243,7 @@ inline void ingest(Resolution& resolution, const std::vector<SourceRecords>& tab
     std::vector<std::uint32_t> accepted;  // rows kept, in order
     accepted.reserve(rows);
     resolution.index.reserve(resolution.index.size() + rows);
+    std::string key;
     for (std::size_t row = 0; row < rows; ++row) {
       const std::string_view id = detail::trim(ids[row]);
       if (id.empty() || !cxlens::detail::valid_utf8(id)) {
@@ -251,11 +253,13 @@ inline void ingest(Resolution& resolution, const std::vector<SourceRecords>& tab
         continue;
       }
       const auto index = static_cast<std::uint32_t>(resolution.source.size());
-      const auto [place, inserted] = resolution.index.emplace(record_key(s, id), index);
-      if (!inserted)
+      key.assign(reinterpret_cast<const char*>(&s), sizeof s);
+      key.append(id);
+      const auto code = resolution.index.intern(key);
+      if (code != index)
         throw InvalidArgument("source '" + mapping.name + "', column '" + mapping.record_id +
                               "': duplicate record id (rows " +
-                              std::to_string(resolution.row[place->second]) + " and " +
+                              std::to_string(resolution.row[code]) + " and " +
                               std::to_string(row) + ")");
       resolution.source.push_back(s);
       resolution.row.push_back(static_cast<std::uint32_t>(row));
@@ -793,8 +797,8 @@ inline EventLog unify_events(const Resolution& resolution,
     for (std::uint32_t c = 0; c < customer_map.size(); ++c) {
       const auto found = resolution.index.find(
           detail::record_key(static_cast<std::uint16_t>(s), log.customers().name(c)));
-      if (found != resolution.index.end())
-        customer_map[c] = unified.add_customer(std::to_string(resolution.customer[found->second]));
+      if (found != ValueDictionary::npos)
+        customer_map[c] = unified.add_customer(std::to_string(resolution.customer[found]));
     }
     std::vector<ChannelId> channel_map(log.channels().size());
     for (std::size_t i = 0; i < channel_map.size(); ++i)
