@@ -32,7 +32,8 @@ TextColumn arrow_text_column(const py::tuple& buffers, const std::string& what) 
     if (n == 0) throw InvalidArgument(what + ": Arrow offsets are empty");
     for (std::size_t i = 1; i < n; ++i)
       if (data[i] < data[i - 1]) throw InvalidArgument(what + ": Arrow offsets decrease");
-    if (data[0] < 0 || static_cast<std::size_t>(data[n - 1]) > static_cast<std::size_t>(chars.size()))
+    if (data[0] < 0 ||
+        static_cast<std::size_t>(data[n - 1]) > static_cast<std::size_t>(chars.size()))
       throw InvalidArgument(what + ": Arrow offsets run past the characters");
     column.append_buffers(reinterpret_cast<const char*>(chars.data()), data, n - 1);
   };
@@ -492,8 +493,8 @@ void bind_identity(py::module_& m) {
                                                         r.source.data());
              out["source_names"] = names;
              out["record_id"] = text_buffers(record);
-             out["row"] = py::array_t<std::uint32_t>(static_cast<py::ssize_t>(r.row.size()),
-                                                     r.row.data());
+             out["row"] =
+                 py::array_t<std::uint32_t>(static_cast<py::ssize_t>(r.row.size()), r.row.data());
              out["customer"] = py::array_t<std::uint64_t>(
                  static_cast<py::ssize_t>(r.customer.size()), r.customer.data());
              return out;

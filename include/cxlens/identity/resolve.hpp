@@ -259,8 +259,8 @@ inline void ingest(Resolution& resolution, const std::vector<SourceRecords>& tab
       if (code != index)
         throw InvalidArgument("source '" + mapping.name + "', column '" + mapping.record_id +
                               "': duplicate record id (rows " +
-                              std::to_string(resolution.row[code]) + " and " +
-                              std::to_string(row) + ")");
+                              std::to_string(resolution.row[code]) + " and " + std::to_string(row) +
+                              ")");
       resolution.source.push_back(s);
       resolution.row.push_back(static_cast<std::uint32_t>(row));
       resolution.record_id.push_back(id);
@@ -273,8 +273,7 @@ inline void ingest(Resolution& resolution, const std::vector<SourceRecords>& tab
             when = *parsed;
           else
             rejections.emplace_back(
-                row, 0,
-                RejectedRecord{mapping.name, row, mapping.updated_at, "unparseable_time"});
+                row, 0, RejectedRecord{mapping.name, row, mapping.updated_at, "unparseable_time"});
         }
       }
       resolution.updated_at.push_back(when);
@@ -286,8 +285,8 @@ inline void ingest(Resolution& resolution, const std::vector<SourceRecords>& tab
     std::vector<std::size_t> column_of(resolution.fields.size(), columns.size());
     for (std::size_t c = 0; c < columns.size(); ++c)
       column_of[columns[c].first] = c;
-    std::vector<std::vector<std::tuple<std::size_t, std::size_t, RejectedRecord>>> column_rejections(
-        resolution.fields.size());
+    std::vector<std::vector<std::tuple<std::size_t, std::size_t, RejectedRecord>>>
+        column_rejections(resolution.fields.size());
     parallel_tasks(resolution.fields.size(), spec.threads, [&](std::size_t a) {
       auto& attribute = resolution.records.attributes[a];
       auto& display = resolution.display[a];
@@ -305,8 +304,8 @@ inline void ingest(Resolution& resolution, const std::vector<SourceRecords>& tab
       const auto& field = mapping.fields[c];
       const bool hashed = !spec.salt.empty() && is_key_field(field.field);
       constexpr std::uint32_t invalid = 0xFFFFFFFFu;
-      ValueDictionary raw_values;            // distinct raw (trimmed) values of the column
-      std::vector<std::uint32_t> code_of;    // their attribute codes (`invalid`: not UTF-8)
+      ValueDictionary raw_values;          // distinct raw (trimmed) values of the column
+      std::vector<std::uint32_t> code_of;  // their attribute codes (`invalid`: not UTF-8)
       std::string formatted;
       for (const auto row : accepted) {
         std::string_view raw;
