@@ -167,7 +167,7 @@ def _run(df_a, df_b, fields, blocking, deterministic, threshold, max_cluster_siz
     values = []
     for column in columns:
         parts = [_text(frame[column], f"column {column!r}") for frame in frames]
-        values.append(parts[0] if len(parts) == 1 else parts[0] + parts[1])
+        values.append(parts[0] if len(parts) == 1 else _concat_text(parts[0], parts[1]))
     side = None
     if df_b is not None:
         side = np.concatenate([np.zeros(len(df_a), np.uint8), np.ones(len(df_b), np.uint8)])
@@ -289,8 +289,14 @@ def _check_frame(df: Any, what: str) -> None:
 _NATIVE_CHECKS_TEXT = True
 
 
-def _text(series: pd.Series, what: str, allow_dates: bool = False) -> list:
-    """A column as a list of str / None, with the type checks of the mapping layer."""
+def _text(series: pd.Series, what: str, allow_dates: bool = False,
+          buffers: bool = True) -> list | tuple:
+    """A column for the native side, with the type checks of the mapping layer: Arrow string
+    buffers ``(offsets, characters)`` when ``buffers`` and pyarrow can hold it as text without
+    a Python object per value (text and integer columns), else a list of str / None."""
+    arrow = _arrow_buffers(series) if buffers else None
+    if arrow is not None:
+        return arrow
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
         raise ColumnTypeError(f"{what}: holds booleans, expected text")
@@ -331,6 +337,99 @@ def _text(series: pd.Series, what: str, allow_dates: bool = False) -> list:
                 raise ColumnTypeError(f"{what}: holds a {type(v).__name__} (row {i}), expected "
                                       "text")
     return values
+
+
+def _arrow_buffers(series: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """The Arrow buffers (offsets, UTF-8 characters) of a text or integer column, missing values
+    as empty text; None when pyarrow is absent or the column is anything else (booleans, floats,
+    datetimes, mixed objects, text that is not valid UTF-8), which :func:`_text` then handles
+    value by value with its checks."""
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_float_dtype(dtype) or \
+            pd.api.types.is_datetime64_any_dtype(dtype) or \
+            isinstance(dtype, (pd.CategoricalDtype, pd.PeriodDtype, pd.IntervalDtype)):
+        return None
+    integers = pd.api.types.is_integer_dtype(dtype)
+    if not (integers or pd.api.types.is_string_dtype(dtype)):
+        return None
+    try:
+        import pyarrow as pa
+    except ImportError:
+        return None
+    try:
+        array = pa.array(series, from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError, UnicodeError):
+        return None  # mixed objects or unencodable text: checked value by value
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    kind = array.type
+    if integers and pa.types.is_integer(kind):
+        array = array.cast(pa.large_string())
+    elif pa.types.is_null(kind) or pa.types.is_string_view(kind):
+        array = array.cast(pa.large_string())
+    elif not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return None
+    if array.null_count:
+        array = array.fill_null("")
+    _, offsets, chars = array.buffers()
+    width = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    offsets = np.frombuffer(offsets, dtype=width)[array.offset:array.offset + len(array) + 1]
+    chars = np.frombuffer(chars, dtype=np.uint8) if chars is not None else np.zeros(0, np.uint8)
+    return offsets, chars
+
+
+def _concat_text(first: list | tuple, second: list | tuple) -> list | tuple:
+    """Two columns of :func:`_text` one after the other, in the form the native side takes."""
+    if isinstance(first, tuple) and isinstance(second, tuple):
+        (o1, c1), (o2, c2) = first, second
+        o1, o2 = o1.astype(np.int64), o2.astype(np.int64)
+        offsets = np.concatenate([o1 - o1[0], o2[1:] - o2[0] + (o1[-1] - o1[0])])
+        return offsets, np.concatenate([c1[o1[0]:o1[-1]], c2[o2[0]:o2[-1]]])
+    lists = []
+    for part in (first, second):
+        if isinstance(part, tuple):
+            array = _text_array(part)
+            part = array.tolist() if isinstance(array, np.ndarray) else array.to_pylist()
+        lists.append(part)
+    return lists[0] + lists[1]
+
+
+def _text_array(buffers: tuple[np.ndarray, np.ndarray], empty_is_missing: bool = True) -> Any:
+    """A pyarrow large-string array from native (offsets, characters) buffers; empty values
+    become nulls. Without pyarrow, an object ndarray of str / None."""
+    offsets, chars = buffers
+    n = len(offsets) - 1
+    valid = np.diff(offsets) > 0 if empty_is_missing else np.ones(n, bool)
+    try:
+        import pyarrow as pa
+    except ImportError:
+        data = chars.tobytes()
+        out = np.empty(n, dtype=object)
+        for i in range(n):
+            out[i] = data[offsets[i]:offsets[i + 1]].decode("utf-8") if valid[i] else None
+        return out
+    mask = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(chars), mask,
+                                            int(n - valid.sum()))
+
+
+def _text_series(array: Any) -> pd.Series:
+    """A pandas text column (nulls missing) from :func:`_text_array`'s result."""
+    if isinstance(array, np.ndarray):
+        return pd.Series(array, dtype=object)
+    return array.to_pandas()
+
+
+def _pick(array: Any, index: np.ndarray) -> Any:
+    """``array[index]`` with null where ``index`` is negative (pyarrow array or ndarray)."""
+    missing = index < 0
+    if isinstance(array, np.ndarray):
+        out = array[np.where(missing, 0, index)] if len(array) else np.full(len(index), None)
+        out = out.astype(object)
+        out[missing] = None
+        return out
+    import pyarrow as pa
+    return array.take(pa.array(index, mask=missing))
 
 
 # ---- resolve --------------------------------------------------------------------------------
@@ -425,16 +524,32 @@ def resolve(sources: Mapping[str, Any], mapping: Mapping[str, Any] | str | os.Pa
 
 def _finish(native: Any, spec: dict, events: list) -> Resolution:
     report = native.report()
+    # Columns come as arrays and Arrow buffers: no Python object per record or customer.
+    lineage_native = native.lineage()
+    record_ids = _text_array(lineage_native["record_id"], empty_is_missing=False)
+    source_codes = np.asarray(lineage_native["source"], dtype=np.int64)
+    names = lineage_native["source_names"]
+    try:
+        import pyarrow as pa
+        source_names: Any = pa.array(names, pa.large_string())
+    except ImportError:
+        source_names = np.array(names, dtype=object)
+    lineage = pd.DataFrame({
+        "source": _text_series(_pick(source_names, source_codes)),
+        "record_id": _text_series(record_ids),
+        "row": np.asarray(lineage_native["row"], dtype=np.int64),
+        "customer_id": np.asarray(lineage_native["customer"], dtype=np.int64)})
     golden = native.golden()
-    customers = pd.DataFrame({"customer_id": np.asarray(golden.pop("customer"), dtype=np.int64),
-                              "records": np.asarray(golden.pop("records"), dtype=np.int64)})
-    for name, values in golden.items():
-        column = pd.Series(values, dtype=object)
-        customers[name] = column.where(column != "", None)
-    lineage_dict = native.lineage()
-    lineage = pd.DataFrame({"source": lineage_dict["source"], "record_id": lineage_dict["record_id"],
-                            "row": np.asarray(lineage_dict["row"], dtype=np.int64),
-                            "customer_id": np.asarray(lineage_dict["customer"], dtype=np.int64)})
+    columns: dict[str, Any] = {"customer_id": np.asarray(golden["customer"], dtype=np.int64),
+                               "records": np.asarray(golden["records"], dtype=np.int64)}
+    for name in native.fields():
+        record = np.asarray(golden[f"{name}_record"], dtype=np.int64)
+        source = np.where(record >= 0, source_codes[np.maximum(record, 0)], -1) if len(
+            source_codes) else record
+        columns[name] = _text_series(_text_array(golden[name]))
+        columns[f"{name}_source"] = _text_series(_pick(source_names, source))
+        columns[f"{name}_record"] = _text_series(_pick(record_ids, record))
+    customers = pd.DataFrame(columns)
     report["rejected"] = pd.DataFrame(report["rejected"],
                                       columns=["source", "row", "column", "reason"])
     unified = None
@@ -662,8 +777,8 @@ def _source_events(frame: Any, mapping: dict, where: str) -> EventLog:
         raise NotFound(f"{where}, events: column {missing[0]!r} is missing")
     record = frame[mapping["record"]]
     frame[mapping["record"]] = pd.Series(_text(record, f"{where}, events column "
-                                                       f"{mapping['record']!r}"), index=frame.index,
-                                         dtype=object)
+                                                       f"{mapping['record']!r}", buffers=False),
+                                         index=frame.index, dtype=object)
     optional = {k: mapping.get(k) for k in ("value", "cost", "direction", "offering", "case_id",
                                             "score")}
     return EventLog.from_pandas(frame, customer=mapping["record"], time=mapping["time"],

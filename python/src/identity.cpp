@@ -20,8 +20,52 @@ namespace cxlens::python {
 
 namespace {
 
-/// A text column from a Python sequence of str (None or NaN: missing). Errors name `what`.
+/// A text column from Arrow string buffers: a tuple (offsets: int32 or int64 array of rows + 1
+/// entries, chars: uint8 array), nulls given as empty values. Errors name `what`.
+TextColumn arrow_text_column(const py::tuple& buffers, const std::string& what) {
+  if (buffers.size() != 2)
+    throw InvalidArgument(what + ": Arrow text needs (offsets, characters) buffers");
+  const auto chars = buffers[1].cast<py::array_t<std::uint8_t, py::array::c_style>>();
+  const auto offsets = py::reinterpret_borrow<py::array>(buffers[0]);
+  TextColumn column;
+  const auto check = [&](auto* data, std::size_t n) {
+    if (n == 0) throw InvalidArgument(what + ": Arrow offsets are empty");
+    for (std::size_t i = 1; i < n; ++i)
+      if (data[i] < data[i - 1]) throw InvalidArgument(what + ": Arrow offsets decrease");
+    if (data[0] < 0 ||
+        static_cast<std::size_t>(data[n - 1]) > static_cast<std::size_t>(chars.size()))
+      throw InvalidArgument(what + ": Arrow offsets run past the characters");
+    column.append_buffers(reinterpret_cast<const char*>(chars.data()), data, n - 1);
+  };
+  if (offsets.dtype().is(py::dtype::of<std::int64_t>())) {
+    const auto o = offsets.cast<py::array_t<std::int64_t, py::array::c_style>>();
+    check(o.data(), static_cast<std::size_t>(o.size()));
+  } else if (offsets.dtype().is(py::dtype::of<std::int32_t>())) {
+    const auto o = offsets.cast<py::array_t<std::int32_t, py::array::c_style>>();
+    check(o.data(), static_cast<std::size_t>(o.size()));
+  } else {
+    throw TypeMismatch(what + ": Arrow offsets must be int32 or int64");
+  }
+  return column;
+}
+
+/// Arrow string buffers (offsets int64, characters uint8) of a text column, for
+/// pyarrow.LargeStringArray.from_buffers.
+py::tuple text_buffers(const TextColumn& column) {
+  const auto& offsets = column.offsets();
+  py::array_t<std::int64_t> o(static_cast<py::ssize_t>(offsets.size()));
+  std::copy(offsets.begin(), offsets.end(), o.mutable_data());
+  py::array_t<std::uint8_t> c(static_cast<py::ssize_t>(column.chars().size()));
+  std::copy(column.chars().begin(), column.chars().end(),
+            reinterpret_cast<char*>(c.mutable_data()));
+  return py::make_tuple(o, c);
+}
+
+/// A text column from a Python sequence of str (None or NaN: missing), or from Arrow buffers
+/// (see `arrow_text_column`). Errors name `what`.
 TextColumn text_column(py::handle values, const std::string& what) {
+  if (py::isinstance<py::tuple>(values))
+    return arrow_text_column(py::reinterpret_borrow<py::tuple>(values), what);
   PyObject* fast = PySequence_Fast(values.ptr(), "a column must be a sequence");
   if (!fast) throw py::error_already_set();
   py::object owner = py::reinterpret_steal<py::object>(fast);
@@ -408,41 +452,62 @@ void bind_identity(py::module_& m) {
       .def(
           "golden",
           [](const Resolution& r) {
-            const auto golden = golden_records(r);
+            // Columns as arrays and Arrow buffers: no Python object per customer.
+            GoldenRecords golden;
+            {
+              py::gil_scoped_release release;
+              golden = golden_records(r);
+            }
             py::dict out;
-            out["customer"] = golden.customer;
-            out["records"] = golden.record_count;
+            out["customer"] = py::array_t<std::uint64_t>(
+                static_cast<py::ssize_t>(golden.customer.size()), golden.customer.data());
+            out["records"] = py::array_t<std::uint32_t>(
+                static_cast<py::ssize_t>(golden.record_count.size()), golden.record_count.data());
             for (std::size_t a = 0; a < golden.fields.size(); ++a) {
               const std::string name(to_string(golden.fields[a]));
-              std::vector<std::string> source, record;
-              for (auto index : golden.record[a]) {
-                if (index == GoldenRecords::no_record) {
-                  source.emplace_back(), record.emplace_back();
-                  continue;
-                }
-                source.push_back(r.spec.sources[r.source[index]].name);
-                record.push_back(output_record_id(r, index));
-              }
-              out[py::str(name)] = golden.value[a];
-              out[py::str(name + "_source")] = source;
+              TextColumn values;
+              std::size_t bytes = 0;
+              for (const auto& v : golden.value[a])
+                bytes += v.size();
+              values.reserve(golden.value[a].size(), bytes);
+              for (const auto& v : golden.value[a])
+                values.push_back(v);
+              golden.value[a] = {};
+              py::array_t<std::int64_t> record(static_cast<py::ssize_t>(golden.record[a].size()));
+              for (std::size_t c = 0; c < golden.record[a].size(); ++c)
+                record.mutable_data()[c] = golden.record[a][c] == GoldenRecords::no_record
+                                               ? -1
+                                               : static_cast<std::int64_t>(golden.record[a][c]);
+              out[py::str(name)] = text_buffers(values);
               out[py::str(name + "_record")] = record;
             }
             return out;
           },
-          "Golden records: one row per customer by survivorship (dict of columns).")
+          "Golden records: one row per customer by survivorship (dict of columns; text as "
+          "Arrow buffers, record indexes -1 where no record gave the value).")
       .def(
           "lineage",
           [](const Resolution& r) {
-            std::vector<std::string> source, record;
-            for (std::uint32_t i = 0; i < r.customer.size(); ++i) {
-              source.push_back(r.spec.sources[r.source[i]].name);
-              record.push_back(output_record_id(r, i));
+            // Source as codes into `source_names`, record ids as Arrow buffers.
+            TextColumn hashed;
+            if (r.spec.hash_outputs) {
+              py::gil_scoped_release release;
+              for (std::uint32_t i = 0; i < r.customer.size(); ++i)
+                hashed.push_back(output_record_id(r, i));
             }
+            const TextColumn& record = r.spec.hash_outputs ? hashed : r.record_id;
+            std::vector<std::string> names;
+            for (const auto& source : r.spec.sources)
+              names.push_back(source.name);
             py::dict out;
-            out["source"] = source;
-            out["record_id"] = record;
-            out["row"] = r.row;
-            out["customer"] = r.customer;
+            out["source"] = py::array_t<std::uint16_t>(static_cast<py::ssize_t>(r.source.size()),
+                                                       r.source.data());
+            out["source_names"] = names;
+            out["record_id"] = text_buffers(record);
+            out["row"] =
+                py::array_t<std::uint32_t>(static_cast<py::ssize_t>(r.row.size()), r.row.data());
+            out["customer"] = py::array_t<std::uint64_t>(
+                static_cast<py::ssize_t>(r.customer.size()), r.customer.data());
             return out;
           },
           "Lineage: the customer and source of every record (dict of columns).")

@@ -115,7 +115,11 @@ struct Attribute {
   /// Appends a record's (normalised) value; "" and blocked values are missing.
   void push_back(std::string_view value) {
     if (values.size() == 0) values.intern("");
-    std::uint32_t id = values.intern(value);
+    push_interned(values.intern(value));
+  }
+  /// Appends a record holding the value of code `id` (from `values.intern`); blocked codes
+  /// are missing.
+  void push_interned(std::uint32_t id) {
     if (id < blocked.size() && blocked[id]) id = 0;
     if (id >= count.size()) count.resize(id + 1, 0);
     ++count[id];

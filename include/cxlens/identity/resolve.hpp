@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -94,8 +95,9 @@ struct Resolution {
   std::vector<std::uint64_t> customer;  ///< Customer id of each record (stable).
   std::uint64_t next_customer = 0;      ///< Next unused customer id.
   ResolveReport report;                 ///< What the last run did.
-  /// Record index by (source, record id), for events and incremental runs.
-  std::unordered_map<std::string, std::uint32_t> index;
+  /// Record index by (source, record id) (`detail::record_key`), for events and incremental
+  /// runs: the code of a key is its record's index (records are interned in order).
+  ValueDictionary index;
 };
 
 namespace detail {
@@ -235,20 +237,30 @@ inline void ingest(Resolution& resolution, const std::vector<SourceRecords>& tab
       columns.emplace_back(attribute, table.find(field.column));
     }
     const std::size_t rows = table.rows();
+    // Rejections in the order of a row-by-row pass: (row, 0 for the row itself and its
+    // updated-at, 1 + column for a column), sorted before they are reported.
+    std::vector<std::tuple<std::size_t, std::size_t, RejectedRecord>> rejections;
+    std::vector<std::uint32_t> accepted;  // rows kept, in order
+    accepted.reserve(rows);
+    resolution.index.reserve(resolution.index.size() + rows);
+    std::string key;
     for (std::size_t row = 0; row < rows; ++row) {
       const std::string_view id = detail::trim(ids[row]);
       if (id.empty() || !cxlens::detail::valid_utf8(id)) {
-        add_rejection(report, {mapping.name, row, mapping.record_id,
-                               id.empty() ? "missing_record_id" : "invalid_text"});
+        rejections.emplace_back(row, 0,
+                                RejectedRecord{mapping.name, row, mapping.record_id,
+                                               id.empty() ? "missing_record_id" : "invalid_text"});
         continue;
       }
       const auto index = static_cast<std::uint32_t>(resolution.source.size());
-      const auto [place, inserted] = resolution.index.emplace(record_key(s, id), index);
-      if (!inserted)
+      key.assign(reinterpret_cast<const char*>(&s), sizeof s);
+      key.append(id);
+      const auto code = resolution.index.intern(key);
+      if (code != index)
         throw InvalidArgument("source '" + mapping.name + "', column '" + mapping.record_id +
                               "': duplicate record id (rows " +
-                              std::to_string(resolution.row[place->second]) + " and " +
-                              std::to_string(row) + ")");
+                              std::to_string(resolution.row[code]) + " and " + std::to_string(row) +
+                              ")");
       resolution.source.push_back(s);
       resolution.row.push_back(static_cast<std::uint32_t>(row));
       resolution.record_id.push_back(id);
@@ -260,39 +272,84 @@ inline void ingest(Resolution& resolution, const std::vector<SourceRecords>& tab
           if (auto parsed = parse_iso8601(text))
             when = *parsed;
           else
-            add_rejection(report, {mapping.name, row, mapping.updated_at, "unparseable_time"});
+            rejections.emplace_back(
+                row, 0, RejectedRecord{mapping.name, row, mapping.updated_at, "unparseable_time"});
         }
       }
       resolution.updated_at.push_back(when);
-      std::vector<std::uint8_t> filled(resolution.fields.size(), 0);
-      for (std::size_t c = 0; c < columns.size(); ++c) {
-        const auto [attribute, column] = columns[c];
-        const auto& field = mapping.fields[c];
-        std::string raw;
-        if (column->holds_time) {
-          raw = column->time[row] == missing_time ? ""
-                                                  : format_iso8601(column->time[row]).substr(0, 10);
-        } else {
-          raw = std::string(detail::trim(column->text[row]));
-        }
-        if (!raw.empty() && !cxlens::detail::valid_utf8(raw)) {
-          add_rejection(report, {mapping.name, row, field.column, "invalid_text"});
-          raw.clear();
-        }
-        std::string value = raw.empty() ? std::string() : field.normalizer(raw);
-        const bool hashed = !spec.salt.empty() && is_key_field(field.field);
-        if (hashed && !value.empty()) value = hash_identity_key(spec.salt, value);
-        resolution.records.attributes[attribute].push_back(value);
-        resolution.display[attribute].push_back(hashed ? std::string_view()
-                                                       : std::string_view(raw));
-        filled[attribute] = 1;
-      }
-      for (std::size_t a = 0; a < resolution.fields.size(); ++a)
-        if (!filled[a]) {
-          resolution.records.attributes[a].push_back("");
-          resolution.display[a].push_back("");
-        }
+      accepted.push_back(static_cast<std::uint32_t>(row));
     }
+    // Attributes are independent: each is filled (normalised, hashed, interned in row order,
+    // so codes do not depend on threads) by its own task. Each distinct raw value of a column
+    // is normalised once.
+    std::vector<std::size_t> column_of(resolution.fields.size(), columns.size());
+    for (std::size_t c = 0; c < columns.size(); ++c)
+      column_of[columns[c].first] = c;
+    std::vector<std::vector<std::tuple<std::size_t, std::size_t, RejectedRecord>>>
+        column_rejections(resolution.fields.size());
+    parallel_tasks(resolution.fields.size(), spec.threads, [&](std::size_t a) {
+      auto& attribute = resolution.records.attributes[a];
+      auto& display = resolution.display[a];
+      attribute.code.reserve(attribute.code.size() + accepted.size());
+      if (attribute.values.size() == 0) attribute.values.intern("");
+      const std::size_t c = column_of[a];
+      if (c == columns.size()) {
+        for (std::size_t k = 0; k < accepted.size(); ++k) {
+          attribute.push_interned(0);
+          display.push_back("");
+        }
+        return;
+      }
+      const SourceColumn* column = columns[c].second;
+      const auto& field = mapping.fields[c];
+      const bool hashed = !spec.salt.empty() && is_key_field(field.field);
+      constexpr std::uint32_t invalid = 0xFFFFFFFFu;
+      ValueDictionary raw_values;          // distinct raw (trimmed) values of the column
+      std::vector<std::uint32_t> code_of;  // their attribute codes (`invalid`: not UTF-8)
+      std::string formatted;
+      for (const auto row : accepted) {
+        std::string_view raw;
+        if (column->holds_time) {
+          formatted = column->time[row] == missing_time
+                          ? std::string()
+                          : format_iso8601(column->time[row]).substr(0, 10);
+          raw = formatted;
+        } else {
+          raw = detail::trim(column->text[row]);
+        }
+        const auto r = raw_values.intern(raw);
+        if (r == code_of.size()) {
+          std::uint32_t code = 0;
+          if (!raw.empty() && !cxlens::detail::valid_utf8(raw)) {
+            code = invalid;
+          } else if (!raw.empty()) {
+            std::string value = field.normalizer(raw);
+            if (hashed && !value.empty()) value = hash_identity_key(spec.salt, value);
+            code = attribute.values.intern(value);
+          }
+          code_of.push_back(code);
+        }
+        const auto code = code_of[r];
+        if (code == invalid) {
+          column_rejections[a].emplace_back(
+              row, 1 + c, RejectedRecord{mapping.name, row, field.column, "invalid_text"});
+          attribute.push_interned(0);
+          display.push_back("");
+          continue;
+        }
+        attribute.push_interned(code);
+        display.push_back(hashed ? std::string_view() : raw);
+      }
+    });
+    for (auto& list : column_rejections)
+      for (auto& entry : list)
+        rejections.push_back(std::move(entry));
+    std::stable_sort(rejections.begin(), rejections.end(), [](const auto& x, const auto& y) {
+      if (std::get<0>(x) != std::get<0>(y)) return std::get<0>(x) < std::get<0>(y);
+      return std::get<1>(x) < std::get<1>(y);
+    });
+    for (auto& entry : rejections)
+      add_rejection(report, std::move(std::get<2>(entry)));
   }
 }
 
@@ -338,6 +395,7 @@ inline std::uint32_t survivor(const Resolution& resolution, const std::vector<st
     return x < y;
   };
   std::uint32_t best = candidates.front();
+  if (candidates.size() == 1) return best;
   if (rule == Survivorship::most_frequent) {
     std::map<std::uint32_t, std::size_t> votes;
     for (auto record : candidates)
@@ -637,17 +695,40 @@ inline GoldenRecords golden_records(const Resolution& resolution) {
   std::vector<std::uint32_t> rank(spec.sources.size());
   for (std::size_t s = 0; s < rank.size(); ++s)
     rank[s] = static_cast<std::uint32_t>(s);
-  std::map<std::uint64_t, std::vector<std::uint32_t>> members;
-  for (std::uint32_t i = 0; i < resolution.customer.size(); ++i)
-    members[resolution.customer[i]].push_back(i);
+  // Records grouped by customer (ascending ids; records ascending within a customer) by a
+  // counting sort: customer ids are below `next_customer`.
+  const std::size_t n = resolution.customer.size();
+  std::uint64_t id_bound = resolution.next_customer;
+  for (auto id : resolution.customer)
+    id_bound = std::max(id_bound, id + 1);
+  std::vector<std::uint32_t> start(static_cast<std::size_t>(id_bound) + 1, 0);
+  for (auto id : resolution.customer)
+    ++start[static_cast<std::size_t>(id) + 1];
+  for (std::size_t c = 1; c < start.size(); ++c)
+    start[c] += start[c - 1];
+  std::vector<std::uint32_t> order(n);
+  {
+    std::vector<std::uint32_t> next(start.begin(), start.end() - 1);
+    for (std::uint32_t i = 0; i < n; ++i)
+      order[next[static_cast<std::size_t>(resolution.customer[i])]++] = i;
+  }
   golden.value.resize(golden.fields.size());
   golden.record.resize(golden.fields.size());
-  for (const auto& [id, records] : members) {
+  std::vector<Survivorship> rules(golden.fields.size(), spec.survivorship);
+  for (std::size_t a = 0; a < golden.fields.size(); ++a)
+    for (const auto& [field, r] : spec.field_survivorship)
+      if (field == golden.fields[a]) rules[a] = r;
+  std::vector<std::uint32_t> records, candidates;
+  for (std::uint64_t id = 0; id < id_bound; ++id) {
+    const auto begin = start[static_cast<std::size_t>(id)];
+    const auto end = start[static_cast<std::size_t>(id) + 1];
+    if (begin == end) continue;
+    records.assign(order.begin() + begin, order.begin() + end);
     golden.customer.push_back(id);
     golden.record_count.push_back(static_cast<std::uint32_t>(records.size()));
     for (std::size_t a = 0; a < golden.fields.size(); ++a) {
       const auto& attribute = resolution.records.attributes[a];
-      std::vector<std::uint32_t> candidates;
+      candidates.clear();
       for (auto record : records)
         if (attribute.code[record] != 0) candidates.push_back(record);
       if (candidates.empty()) {
@@ -655,10 +736,7 @@ inline GoldenRecords golden_records(const Resolution& resolution) {
         golden.record[a].push_back(GoldenRecords::no_record);
         continue;
       }
-      Survivorship rule = spec.survivorship;
-      for (const auto& [field, r] : spec.field_survivorship)
-        if (field == golden.fields[a]) rule = r;
-      const auto best = detail::survivor(resolution, rank, rule, a, candidates);
+      const auto best = detail::survivor(resolution, rank, rules[a], a, candidates);
       const auto normalised = attribute.value(attribute.code[best]);
       const bool hashed_at_ingestion = !spec.salt.empty() && is_key_field(golden.fields[a]);
       std::string value;
@@ -718,8 +796,8 @@ inline EventLog unify_events(const Resolution& resolution,
     for (std::uint32_t c = 0; c < customer_map.size(); ++c) {
       const auto found = resolution.index.find(
           detail::record_key(static_cast<std::uint16_t>(s), log.customers().name(c)));
-      if (found != resolution.index.end())
-        customer_map[c] = unified.add_customer(std::to_string(resolution.customer[found->second]));
+      if (found != ValueDictionary::npos)
+        customer_map[c] = unified.add_customer(std::to_string(resolution.customer[found]));
     }
     std::vector<ChannelId> channel_map(log.channels().size());
     for (std::size_t i = 0; i < channel_map.size(); ++i)

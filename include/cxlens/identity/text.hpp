@@ -42,6 +42,22 @@ class TextColumn {
     offsets_.reserve(rows + 1);
     chars_.reserve(bytes);
   }
+  /// Appends `rows` values given as Arrow string buffers: value `i` is
+  /// `chars[offsets[i] .. offsets[i + 1])` (offsets need not start at 0; a null is given as an
+  /// empty value). One copy of the characters, no per-value work.
+  template <typename Offset>
+  void append_buffers(const char* chars, const Offset* offsets, std::size_t rows) {
+    const auto first = static_cast<std::uint64_t>(offsets[0]);
+    const auto base = static_cast<std::uint64_t>(chars_.size());
+    chars_.append(chars + first, static_cast<std::size_t>(offsets[rows]) - first);
+    offsets_.reserve(offsets_.size() + rows);
+    for (std::size_t i = 1; i <= rows; ++i)
+      offsets_.push_back(base + static_cast<std::uint64_t>(offsets[i]) - first);
+  }
+  /// The characters of every value, back to back.
+  [[nodiscard]] const std::string& chars() const noexcept { return chars_; }
+  /// Start of each value in `chars()`, and one past the end (size() + 1 entries).
+  [[nodiscard]] const std::vector<std::uint64_t>& offsets() const noexcept { return offsets_; }
 
  private:
   std::string chars_;

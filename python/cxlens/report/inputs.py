@@ -423,8 +423,9 @@ class _Loader:
             mine = lineage[lineage.source == name]
             times = pd.to_datetime(frame[column].iloc[mine.row.to_numpy()], utc=True,
                                    errors="coerce", format="ISO8601")
+            # The Series itself, not .to_numpy(): times with a zone would become objects.
             created.append(pd.DataFrame({"customer": mine.customer_id.to_numpy(),
-                                         "created_at": times.to_numpy()}))
+                                         "created_at": times.reset_index(drop=True)}))
         if created:
             first = pd.concat(created).groupby("customer").created_at.min()
             customers["created_at"] = customers.customer.map(first)
@@ -710,6 +711,14 @@ _ABSENT = {"value": _absent_numbers(0.0), "cost": _absent_numbers(np.nan),
 
 def _arrow_strings(series: pd.Series) -> Any:
     import pyarrow as pa
+    if pd.api.types.is_string_dtype(series.dtype) and not series.hasnans:
+        try:  # text columns (Arrow-backed in pandas 3): no Python object per value
+            array = pa.array(series, from_pandas=True)
+            if isinstance(array, pa.ChunkedArray):
+                array = array.combine_chunks()
+            return array.cast(pa.string())
+        except (pa.ArrowException, TypeError, ValueError):
+            pass
     return pa.array(series.astype(str).to_numpy(dtype=object), pa.string())
 
 
