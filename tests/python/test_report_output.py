@@ -123,10 +123,15 @@ def test_numbers_agree_with_the_area_apis(world, report):
     pd.testing.assert_frame_equal(report.tables["top_paths"],
                                   j.variants(top=o.top_paths).drop(columns=["steps"]))
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # journeys without steps: the report notes it
-        paths = j.paths()
+        warnings.simplefilter("error")  # with the conversion step no conversion is left out
+        paths = j.paths(include_conversion_step=True)
     pd.testing.assert_frame_equal(report.tables["attribution"], journey.attribution(paths))
-    assert any("without steps" in n.message for n in report.section("attribution").notes)
+    attribution = report.section("attribution")
+    assert not any("without steps" in n.message for n in attribution.notes)
+    assert attribution.numbers["conversions"] == j.report["converted"]  # every conversion
+    assert attribution.numbers["converted_journeys_covered"] == 1.0
+    assert "ending with the channel in which the conversion happened" in \
+        attribution.figures[0].caption
     # Value at risk = churn risk x CLV summed; the at-risk list is the survival API's.
     risk = report.tables["customer_scores"]["churn_risk"]
     assert report.section("at_risk").numbers["value_at_risk"] == pytest.approx(
@@ -140,6 +145,36 @@ def test_numbers_agree_with_the_area_apis(world, report):
     plan = report.tables["outreach_plan"]
     assert report.section("outreach").numbers["contacts"] == len(plan)
     assert set(plan["channel"].astype(str)) <= {"email", "sms"}
+
+
+def test_outreach_keeps_consent_capacity_and_fatigue(world, report):
+    o = ReportOptions.from_mapping(SETTINGS)
+    plan = report.tables["outreach_plan"]
+    section = report.section("outreach")
+    assert len(plan) > 0
+    # Consent is never bypassed: every contact is on a (customer, channel) contact point whose
+    # consent was granted by the contact's time (the world has one point per pair).
+    points = world.contact_points.assign(channel=lambda f: f["channel"].astype(str))
+    assert not points.duplicated(["customer", "channel"]).any()
+    joined = plan.assign(channel=plan["channel"].astype(str)).merge(
+        points, on=["customer", "channel"], how="left", validate="many_to_one")
+    assert (joined["consent"].astype(str) == "granted").all()
+    assert (joined["consent_time"] <= joined["time"]).all()
+    assert (joined["consent_since"] == joined["consent_time"]).all()
+    # Capacity per channel per day and the fatigue limit of the defaults.
+    per_day = plan.groupby([plan["channel"].astype(str), plan["time"].dt.floor("D")]).size()
+    for (channel, _day), count in per_day.items():
+        assert count <= o.outreach_channels[channel]["daily_capacity"]
+    assert plan.groupby("customer").size().max() <= o.outreach_per_customer
+    # Only customers above the risk and value thresholds.
+    scores = report.tables["customer_scores"]
+    chosen = scores.loc[plan["customer"].unique()]
+    assert (chosen["churn_risk"] >= o.outreach_min_risk).all()
+    assert (chosen["clv"] >= scores["clv"].quantile(o.outreach_min_value_quantile) - 1e-9).all()
+    # The section says the limits used.
+    for text in ("email 2,000/day", "sms 500/day", "1 contact(s) per customer in any 14 days",
+                 "churn risk >= 0.5", "granted consent"):
+        assert text in section.data, text
 
 
 def test_options_refuse_unknown_keys_and_bad_values(world):

@@ -575,10 +575,14 @@ def _attribution(ctx: _Context, section: Section) -> None:
     j = getattr(ctx, "journeys", None)
     if j is None:
         raise _Skip("no journeys were built (see the journeys section)")
-    section.data = "the journeys of the journeys section; a converted journey is one conversion"
+    contents = ("each path is a journey's channels in time order ending with the channel in "
+                "which the conversion happened (the purchase's channel is a touch, as in "
+                "ChannelAttribution and Shapley attribution); a converted journey is one "
+                "conversion worth its revenue, another one is a path without conversion")
+    section.data = "the journeys of the journeys section (all events); " + contents
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        paths = j.paths()
+        paths = j.paths(include_conversion_step=True)
     lost = float(paths.report.get("conversions_without_touchpoints", 0) or 0)
     converted = float(j.report["converted"])
     for w in caught:
@@ -592,7 +596,10 @@ def _attribution(ctx: _Context, section: Section) -> None:
         raise _Skip("a single channel: attribution has nothing to split")
     table = journey.attribution(paths)
     ctx.table(section, "attribution", table)
-    section.numbers.update(conversions=paths.total_conversions, value=paths.total_value)
+    section.numbers.update(conversions=paths.total_conversions, value=paths.total_value,
+                           paths=len(paths),
+                           converted_journeys_covered=(paths.total_conversions / converted
+                                                       if converted else float("nan")))
     models = [c for c in ("last_touch_conversions", "linear_conversions", "markov_conversions",
                           "shapley_conversions") if c in table]
 
@@ -602,7 +609,9 @@ def _attribution(ctx: _Context, section: Section) -> None:
         ax.set_ylabel("conversions credited")
         ax.set_title(f"Attribution of {paths.total_conversions:,.0f} conversions")
     ctx.figures.make(section, "models", "Attribution", "Conversions credited to each channel "
-                     "by last touch, linear, Markov removal effects and Shapley values.", draw)
+                     "by last touch, linear, Markov removal effects and Shapley values, over "
+                     f"{len(paths):,} journey paths with {paths.total_conversions:,.0f} "
+                     f"conversions; {contents}.", draw)
 
 
 def _offering(ctx: _Context, section: Section) -> None:
@@ -840,11 +849,45 @@ def _outreach(ctx: _Context, section: Section) -> None:
                                             as_of=ctx.end, threads=ctx.threads)
     ctx.table(section, "channel_preference", preference.channels.reset_index())
     offer = ctx.offer
+    # Who may be contacted: churn risk and CLV above the thresholds (a retention campaign, not
+    # a mailing to everyone). Missing thresholds' inputs are said, never silently assumed.
+    eligible = pd.Series(True, index=ctx.log.customers)
+    rules: list[str] = []
+    if ctx.risk is not None and o.outreach_min_risk > 0:
+        risk = ctx.risk.reindex(eligible.index)
+        eligible &= (risk >= o.outreach_min_risk).to_numpy()
+        rules.append(f"churn risk >= {o.outreach_min_risk:g}")
+    elif o.outreach_min_risk > 0:
+        _note(section, "warning", "no churn risk: the risk threshold "
+              f"({o.outreach_min_risk:g}) is not applied and every customer counts as at risk")
+    if ctx.clv is not None and o.outreach_min_value_quantile > 0:
+        clv = ctx.clv.reindex(eligible.index)
+        floor = float(np.nanquantile(clv.to_numpy(dtype=float), o.outreach_min_value_quantile))
+        eligible &= (clv >= floor).to_numpy()
+        rules.append(f"CLV >= {floor:,.2f} (the {o.outreach_min_value_quantile:.0%} quantile)")
+    elif o.outreach_min_value_quantile > 0:
+        _note(section, "warning", "no CLV: the value threshold is not applied (past-year "
+              "revenue stands in for value)")
+    capacity = ", ".join(
+        f"{n} {int(spec['daily_capacity']):,}/day" if spec.get("daily_capacity")
+        else f"{n} unlimited" for n, spec in channels.items())
+    limits = (f"capacity {capacity}; at most {o.outreach_per_customer} contact(s) per customer "
+              f"in any {o.outreach_cap_window_days:g} days (outbound history counted); "
+              f"{o.outreach_touches} touch(es) per customer; quiet hours 21:00-08:00 UTC"
+              + (f"; at most {o.outreach_max_customers:,} customers" if o.outreach_max_customers
+                 else "")
+              + "; only customers with " + (" and ".join(rules) if rules else "any score")
+              + "; only channels with granted consent")
+    section.data += f". Limits: {limits}"
+    section.numbers["limits"] = limits
+    section.numbers["eligible_customers"] = int(eligible.sum())
     plan = engage.plan_outreach(
         ctx.log, ctx.points, start=ctx.end, days=o.outreach_days, channels=channels,
         risk=ctx.risk, value=ctx.clv, preferred_channel=preference.customers["preferred"],
         offer=None if offer is None else offer["recommended"],
         offer_lift=None if offer is None else offer["expected_lift"],
+        eligible=eligible, per_customer=o.outreach_per_customer,
+        cap_window_days=o.outreach_cap_window_days,
         touches=o.outreach_touches, max_customers=o.outreach_max_customers)
     section.used = plan.used + preference.used
     ctx.table(section, "outreach_plan", plan.contacts)
@@ -853,8 +896,6 @@ def _outreach(ctx: _Context, section: Section) -> None:
     section.numbers.update(contacts=len(plan.contacts), customers_planned=plan.customers_planned,
                            candidates=plan.candidates,
                            expected_value=float(plan.contacts["expected_value"].sum()))
-    if ctx.risk is None:
-        _note(section, "warning", "no churn risk: every customer counts as at risk")
     ctx.figures.make(section, "plan", "Outreach plan", f"Planned contacts per day and channel, "
                      f"{_day(plan.start)} to {_day(plan.end)}.", lambda ax: plan.plot(ax),
                      (9.0, 4.0))
