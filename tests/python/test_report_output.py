@@ -119,9 +119,13 @@ def test_numbers_agree_with_the_area_apis(world, report):
     shift = insight.channel_shift(log, replicates=o.replicates, seed=o.seed)
     assert report.section("channel_shift").numbers["effect"] == pytest.approx(shift.effect)
     # Journeys and attribution.
-    j = journey.journeys(log, gap=pd.Timedelta(days=30), goal="purchase", goal_as_step=False)
-    pd.testing.assert_frame_equal(report.tables["top_paths"],
-                                  j.variants(top=o.top_paths).drop(columns=["steps"]))
+    j = journey.journeys(log, gap=pd.Timedelta(days=30), goal="purchase", goal_as_step=True)
+    variants = j.variants(top=o.top_paths).drop(columns=["steps"])
+    shown = report.tables["top_paths"]
+    assert (shown["path"] != "").all()  # the purchase is a step: no empty path
+    pd.testing.assert_frame_equal(shown.drop(columns=["median_days", "mean_days"]),
+                                  variants.drop(columns=["median_seconds", "mean_seconds"]))
+    np.testing.assert_allclose(shown["median_days"], variants["median_seconds"] / 86400)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # with the conversion step no conversion is left out
         paths = j.paths(include_conversion_step=True)
@@ -301,3 +305,24 @@ def test_identity_summary_counts_only_in_html(world, tmp_path):
     text = write_report(report, tmp_path).read_text(encoding="utf-8")
     assert "REC-SECRET-1" not in text
     assert "records 2" in text and "salted hashes" in text
+
+
+def test_a_fit_at_the_precision_limit_is_used_with_a_note():
+    from types import SimpleNamespace
+
+    from cxlens.report.analyses import Section, _fit_usable
+
+    limit = "line search could not reduce the objective (precision limit) before the gradient"
+    section = Section("customer_base", "Customer base", "")
+    assert _fit_usable(SimpleNamespace(converged=True, reason="", gradient_norm=0.0), section,
+                       "spend")
+    assert not section.notes
+    assert _fit_usable(SimpleNamespace(converged=False, reason=limit, gradient_norm=3e-7),
+                       section, "spend")
+    assert "precision limit" in section.notes[-1].message
+    assert section.notes[-1].level == "info"
+    # Far from the optimum, or stopped for another reason: not used.
+    assert not _fit_usable(SimpleNamespace(converged=False, reason=limit, gradient_norm=1e-3),
+                           section, "spend")
+    assert not _fit_usable(SimpleNamespace(converged=False, reason="iteration limit",
+                                           gradient_norm=1e-9), section, "spend")

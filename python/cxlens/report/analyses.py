@@ -390,7 +390,7 @@ def _customer_base(ctx: _Context, section: Section) -> None:
     T = summary["T"].to_numpy()
     m = summary["monetary_value"].to_numpy()
     model = retention.BgNbd.fit(summary)
-    if not model.fit_result.converged:
+    if not _fit_usable(model.fit_result, section, "BG/NBD"):
         raise _Skip(f"the BG/NBD fit did not converge ({model.fit_result.reason})")
     horizon = o.horizon_days / (7.0 if o.freq == "W" else 1.0)
     p_alive = model.probability_alive(f, r, T, threads=ctx.threads)
@@ -406,7 +406,7 @@ def _customer_base(ctx: _Context, section: Section) -> None:
               "spend model, so CLV is unknown")
     else:
         spend = retention.GammaGamma.fit(f[repeat], m[repeat])
-        if not spend.fit_result.converged:
+        if not _fit_usable(spend.fit_result, section, "Gamma-Gamma spend"):
             _note(section, "warning", "the Gamma-Gamma spend fit did not converge "
                   f"({spend.fit_result.reason}): CLV is unknown")
         else:
@@ -484,16 +484,49 @@ def _cohorts(ctx: _Context, section: Section) -> None:
                      (min(2 + 0.45 * shown.shape[1], 14), 1.5 + 0.3 * len(shown)))
 
 
+#: A fit stopped at the precision limit with its largest gradient component (mean objective,
+#: log-parameters) at most this is at the optimum to double precision: its estimates are used.
+_PRECISION_LIMIT_GRADIENT = 1e-5
+
+
+def _fit_usable(fit: Any, section: Section, name: str) -> bool:
+    """Whether a retention fit's estimates can be used: converged, or stopped because the line
+    search could not lower the objective in double precision while the gradient was already
+    within 100x the tolerance (then an info note says so)."""
+    if fit.converged:
+        return True
+    gradient = float(getattr(fit, "gradient_norm", np.nan))
+    if "precision limit" in str(fit.reason) and gradient <= _PRECISION_LIMIT_GRADIENT:
+        _note(section, "info", f"the {name} fit stopped at the precision limit with gradient "
+              f"{gradient:.1e} (at the optimum to double precision): its estimates are used")
+        return True
+    return False
+
+
+def _in_days(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every ``*_seconds`` column as ``*_days`` (a business reads days)."""
+    out = frame.copy()
+    for column in [c for c in out.columns if str(c).endswith("_seconds")]:
+        out[column] = out[column] / 86400.0
+        out = out.rename(columns={column: str(column)[:-len("_seconds")] + "_days"})
+    return out
+
+
 def _journeys(ctx: _Context, section: Section) -> None:
     o = ctx.options
     log = ctx.log
     kinds = set(log.event_types["kind"])
     goal = o.journey_goal if o.journey_goal in kinds else None
+    # The goal event is a step: a purchase in the store ends its journey with "store", so a
+    # journey that is only a purchase shows as that channel (not as an empty path) and the
+    # graph counts every event of each channel.
     j = journey.journeys(log, key="channel", gap=pd.Timedelta(days=o.journey_gap_days),
-                         goal=goal, goal_as_step=False)
+                         goal=goal, goal_as_step=True)
     ctx.journeys = j  # type: ignore[attr-defined]
     section.data = (f"every customer's events by channel, cut at {o.journey_gap_days:g}-day "
-                    f"gaps{' and after each ' + goal if goal else ''}; all events of the log")
+                    "gaps" + (f" and after each {goal} (the {goal} is the journey's last step, "
+                              "in its channel)" if goal else "")
+                    + "; all events of the log; times in days")
     if goal is None:
         _note(section, "warning", f"the data has no {o.journey_goal!r} events: journeys are cut "
               "at gaps only and none converts")
@@ -502,10 +535,12 @@ def _journeys(ctx: _Context, section: Section) -> None:
     report = j.report
     section.numbers.update(journeys=report["journeys"], converted=report["converted"])
     many = j.variants(top=max(o.top_paths, 200))
-    variants = many.head(o.top_paths).drop(columns=["steps"]).reset_index(drop=True)
+    variants = _in_days(many.head(o.top_paths).drop(columns=["steps"]).reset_index(drop=True))
     ctx.table(section, "top_paths", variants)
     graph = j.graph(keep_durations=False)
-    edges = graph.edges()
+    # Without kept durations the graph has means only: no median or p90 columns of unknowns.
+    edges = _in_days(graph.edges().drop(columns=["median_seconds", "p90_seconds"],
+                                        errors="ignore"))
     ctx.table(section, "journey_graph_edges", edges)
     ctx.table(section, "journey_graph_nodes", graph.nodes())
     steps: list[str] = list(o.funnel)
@@ -517,7 +552,7 @@ def _journeys(ctx: _Context, section: Section) -> None:
         if len(chosen):
             steps = chosen.iloc[0]
     if len(steps) >= 2:
-        funnel = j.funnel(steps)
+        funnel = _in_days(j.funnel(steps))
         ctx.table(section, "funnel", funnel)
         section.numbers["funnel"] = " > ".join(steps)
     else:
@@ -526,7 +561,7 @@ def _journeys(ctx: _Context, section: Section) -> None:
               "funnel)")
     repeat = journey.repeat_contacts(log, within=pd.Timedelta(days=o.repeat_within_days))
     if len(repeat):
-        ctx.table(section, "repeat_contacts", repeat)
+        ctx.table(section, "repeat_contacts", _in_days(repeat))
         total = repeat[repeat["channel"] == "(all)"]
         if len(total):
             section.numbers["repeat_rate"] = float(total["repeat_rate"].iloc[0])
