@@ -279,7 +279,16 @@ def _overview(ctx: _Context, section: Section) -> None:
     if log.n_events == 0:
         _note(section, "skipped", "the event log holds no events: no analysis can run")
         return
-    ctx.table(section, "channels", log.summary().reset_index())
+    # The log summary's cost prices every event (purchases and message opens included) at the
+    # channel's cost per contact; the report's cost is the profitability section's cost to
+    # serve, so that column is left out here rather than shown with a second meaning.
+    ctx.table(section, "channels", log.summary().reset_index().drop(columns=["cost"],
+                                                                   errors="ignore"))
+    section.data += "; cost to serve per channel: see Profitability"
+    resolved = (ctx.inputs.identity or {}).get("customers")
+    if isinstance(resolved, (int, np.integer)) and resolved > log.n_customers:
+        _note(section, "info", f"{int(resolved) - log.n_customers:,} of the {int(resolved):,} "
+              "customers found by identity resolution have no event and are in no analysis")
     sources = ctx.inputs.sources
     if isinstance(sources, pd.DataFrame) and len(sources):
         ctx.table(section, "sources", sources.reset_index(drop=True))
@@ -646,7 +655,7 @@ def _attribution(ctx: _Context, section: Section) -> None:
     ctx.figures.make(section, "models", "Attribution", "Conversions credited to each channel "
                      "by last touch, linear, Markov removal effects and Shapley values, over "
                      f"{len(paths):,} journey paths with {paths.total_conversions:,.0f} "
-                     f"conversions; {contents}.", draw)
+                     "conversions.", draw)
 
 
 def _offering(ctx: _Context, section: Section) -> None:
