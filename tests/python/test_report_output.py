@@ -326,3 +326,14 @@ def test_a_fit_at_the_precision_limit_is_used_with_a_note():
                            section, "spend")
     assert not _fit_usable(SimpleNamespace(converged=False, reason="iteration limit",
                                            gradient_norm=1e-9), section, "spend")
+
+
+def test_overview_has_one_cost_and_counts_customers_without_events():
+    small = cxlens.simulate(300, seed=2, threads=2, source_records=False)
+    n = small.event_log.n_customers
+    report = build_report(ReportInputs(event_log=small.event_log, settings=dict(QUICK),
+                                       identity={"records": n + 9, "customers": n + 4}))
+    assert "cost" not in report.tables["channels"]  # cost to serve is profitability's
+    assert "cost" in report.tables["profitability_channels"]
+    notes = [n.message for n in report.section("overview").notes]
+    assert any(m.startswith(f"4 of the {n + 4:,} customers") for m in notes), notes

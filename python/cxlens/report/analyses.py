@@ -875,6 +875,10 @@ def _at_risk(ctx: _Context, section: Section) -> None:
                      f"customer at {_day(ctx.end)}.", draw)
 
 
+#: Quiet hours of the outreach plan (UTC): no contact from 21:00 to 08:00.
+_QUIET_HOURS = (21, 8)
+
+
 def _outreach(ctx: _Context, section: Section) -> None:
     o = ctx.options
     section.data = (f"a plan of {o.outreach_days:g} days from {_day(ctx.end)}; consented "
@@ -917,7 +921,8 @@ def _outreach(ctx: _Context, section: Section) -> None:
         else f"{n} unlimited" for n, spec in channels.items())
     limits = (f"capacity {capacity}; at most {o.outreach_per_customer} contact(s) per customer "
               f"in any {o.outreach_cap_window_days:g} days (outbound history counted); "
-              f"{o.outreach_touches} touch(es) per customer; quiet hours 21:00-08:00 UTC"
+              f"{o.outreach_touches} touch(es) per customer; quiet hours "
+              f"{_QUIET_HOURS[0]:02d}:00-{_QUIET_HOURS[1]:02d}:00 UTC"
               + (f"; at most {o.outreach_max_customers:,} customers" if o.outreach_max_customers
                  else "")
               + "; only customers with " + (" and ".join(rules) if rules else "any score")
@@ -930,7 +935,7 @@ def _outreach(ctx: _Context, section: Section) -> None:
         risk=ctx.risk, value=ctx.clv, preferred_channel=preference.customers["preferred"],
         offer=None if offer is None else offer["recommended"],
         offer_lift=None if offer is None else offer["expected_lift"],
-        eligible=eligible, per_customer=o.outreach_per_customer,
+        eligible=eligible, per_customer=o.outreach_per_customer, quiet_hours=_QUIET_HOURS,
         cap_window_days=o.outreach_cap_window_days,
         touches=o.outreach_touches, max_customers=o.outreach_max_customers)
     section.used = plan.used + preference.used
