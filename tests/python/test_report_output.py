@@ -194,6 +194,10 @@ def test_options_refuse_unknown_keys_and_bad_values(world):
     assert not options.figures
     with pytest.raises(cxlens.InvalidArgument, match="figures"):
         ReportOptions.from_mapping({"figures": "no"})
+    for key, bad in (("outreach_min_risk", 1.5), ("outreach_min_value_quantile", -0.1),
+                     ("outreach_per_customer", 0), ("outreach_cap_window_days", 0)):
+        with pytest.raises(cxlens.InvalidArgument, match=key):
+            ReportOptions.from_mapping({key: bad})
     with pytest.raises(cxlens.InvalidArgument, match="bogus"):
         build_report(ReportInputs(event_log=world.event_log, settings={"bogus": 1}))
 
