@@ -48,7 +48,8 @@ int main(int argc, char** argv) {
       part_variants.add(slice);
       variants.merge(part_variants);
     }
-    // Attribution reads all journeys at once (a PathTable of the whole log).
+    // Attribution reads all journeys at once (a PathTable of the whole log). Each converted
+    // path ends with the channel of its purchase (PathOptions::include_conversion_step).
     const jr::PathTable paths = jr::paths_from_journeys(jr::build_journeys(log, options));
 
     // The directly-follows graph (a Boost.Graph adjacency_list) and its busiest edges.

@@ -318,7 +318,8 @@ def variants(ddf: Any, spec: Any = None, *, top: int | None = None, **options: A
 def attribution_paths(ddf: Any, spec: Any = None, **options: Any):
     """The attribution :class:`cxlens.journey.Paths` of a Dask event table (journeys'
     ``paths()``, in canonical order): pass them to :func:`cxlens.journey.attribution`.
-    Build with ``goal=...`` and ``goal_as_step=False`` for attribution."""
+    Build with ``goal=...``; each converted path ends with its conversion's touchpoint (the
+    default of ``Journeys.paths()``, ``include_conversion_step=True``)."""
     return journey_summary(ddf, spec, **options).attribution_paths()
 
 

@@ -821,7 +821,8 @@ class JourneySummary:
         out = cls.empty(settings)
         out.dfg.add(j._native)
         out.variants.add(j._native)
-        table, skipped, lost = _core.paths_from_journeys(j._native)
+        # The default of Journeys.paths(): a converted path ends with its conversion's step.
+        table, skipped, lost = _core.paths_from_journeys(j._native, include_conversion_step=True)
         table.canonicalize()
         out.paths = table
         out.skipped, out.lost_conversions = int(skipped), float(lost)

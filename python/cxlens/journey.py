@@ -198,11 +198,19 @@ class Journeys:
         frame.insert(1, "target", frame["target_step"].astype(str) + ". " + frame["target_touchpoint"])
         return frame
 
-    def paths(self) -> "Paths":
+    def paths(self, include_conversion_step: bool = True) -> "Paths":
         """The journeys as attribution paths: a converted journey is one conversion (its
-        revenue the value), another one null. Build journeys with ``goal_as_step=False`` so
-        the goal event is not itself a touchpoint."""
-        table, skipped, lost = _core.paths_from_journeys(self._native)
+        revenue the value), another one null.
+
+        ``include_conversion_step`` (default True): a converted path ends with the touchpoint
+        in which the conversion happened (a purchase in the store ends the path with
+        ``store``), as multi-touch attribution (ChannelAttribution's Markov model, Shapley
+        values, last click) counts the converting channel as a touch; otherwise a conversion
+        with no earlier touch in its journey would be credited to no channel. False keeps only
+        the touchpoints before the conversion. Either works whether the journeys were built
+        with ``goal_as_step`` or not."""
+        table, skipped, lost = _core.paths_from_journeys(
+            self._native, include_conversion_step=bool(include_conversion_step))
         report = {"journeys_without_steps": int(skipped), "conversions_without_touchpoints": lost}
         if skipped:
             warnings.warn(f"{skipped} journeys without steps were left out of the paths "

@@ -621,14 +621,17 @@ void bind_journey(py::module_& m) {
       "value and nulls.");
   m.def(
       "paths_from_journeys",
-      [](const JourneySet& set) {
+      [](const JourneySet& set, bool include_conversion_step) {
         std::uint64_t skipped = 0;
         double lost = 0;
-        auto table = paths_from_journeys(set, &skipped, &lost);
+        PathOptions options;
+        options.include_conversion_step = include_conversion_step;
+        auto table = paths_from_journeys(set, options, &skipped, &lost);
         return py::make_tuple(std::move(table), skipped, lost);
       },
-      py::arg("journeys"),
-      "A PathTable from a journey set (converting journeys end in a goal event).");
+      py::arg("journeys"), py::arg("include_conversion_step") = true,
+      "A PathTable from a journey set (converting journeys end in a goal event); with "
+      "include_conversion_step a converted path ends with its conversion's touchpoint.");
   m.def(
       "heuristic_models",
       [](const PathTable& table, double half_life, double first_weight, double last_weight) {

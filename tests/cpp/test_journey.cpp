@@ -977,7 +977,9 @@ TEST_CASE("attribution from journeys uses goal events as conversions") {
   options.goal_as_step = false;
   const auto set = build_journeys(log, options);
   std::uint64_t skipped = 0;
-  const auto paths = paths_from_journeys(set, &skipped);
+  PathOptions before_only;
+  before_only.include_conversion_step = false;
+  const auto paths = paths_from_journeys(set, before_only, &skipped);
   CHECK(skipped == 0);
   CHECK(paths.total_conversions() == doctest::Approx(2.0));
   CHECK(paths.total_value() == doctest::Approx(150.0));
@@ -994,6 +996,58 @@ TEST_CASE("attribution from journeys uses goal events as conversions") {
   for (const double c : markov.conversions)
     sum += c;
   CHECK(sum == doctest::Approx(2.0));
+}
+
+TEST_CASE("attribution paths include the conversion step by option") {
+  // b converts in the store with one earlier web touch; d buys on the web with no earlier touch
+  // (its journey has no step before the conversion); c never converts.
+  const auto log = make_log({
+      {"b", t0, "web", "digital_session"},
+      {"b", t0 + day, "store", "purchase", 50},
+      {"c", t0, "email", "digital_session"},
+      {"d", t0, "web", "purchase", 20},
+  });
+  std::vector<std::string> expect_with = {"web > store", "email", "web"};
+  std::vector<std::string> expect_before = {"web", "email"};
+  const auto path_strings = [](const PathTable& t) {
+    std::vector<std::string> out;
+    for (std::size_t p = 0; p < t.size(); ++p) {
+      std::string s;
+      for (auto k = t.offsets[p]; k < t.offsets[p + 1]; ++k)
+        s += (s.empty() ? "" : " > ") + t.channels[t.steps[k]];
+      out.push_back(s);
+    }
+    return out;
+  };
+  for (const bool goal_as_step : {true, false}) {
+    CAPTURE(goal_as_step);
+    JourneyOptions options;
+    options.goal_kinds = kind_set(EventKind::purchase);
+    options.goal_as_step = goal_as_step;
+    const auto set = build_journeys(log, options);
+    std::uint64_t skipped = 0;
+    double lost = 0;
+    const auto with = paths_from_journeys(set, PathOptions{}, &skipped, &lost);
+    CHECK(path_strings(with) == expect_with);
+    CHECK(skipped == 0);
+    CHECK(with.total_conversions() == doctest::Approx(2.0));
+    CHECK(with.total_value() == doctest::Approx(70.0));
+    CHECK(with.step_age[1] == 0);  // the conversion step is at the journey's end
+    const auto heuristics = heuristic_models(with);
+    CHECK(attributed(heuristics.last_touch, "store") == doctest::Approx(1.0));
+    CHECK(attributed(heuristics.last_touch, "web") == doctest::Approx(1.0));
+    PathOptions before_only;
+    before_only.include_conversion_step = false;
+    const auto before = paths_from_journeys(set, before_only, &skipped, &lost);
+    CHECK(path_strings(before) == expect_before);
+    CHECK(skipped == 1);  // d: a conversion without a touch before it
+    CHECK(lost == doctest::Approx(1.0));
+    CHECK(before.total_conversions() == doctest::Approx(1.0));
+    // A view keeps the goal touchpoints.
+    const std::vector<std::uint8_t> only_d = {0, 0, 1};
+    const auto view = journeys_of_segment(set, only_d);
+    CHECK(path_strings(paths_from_journeys(view)) == std::vector<std::string>{"web"});
+  }
 }
 
 TEST_CASE("the whole-customer fast path equals the general cut") {
@@ -1013,6 +1067,7 @@ TEST_CASE("the whole-customer fast path equals the general cut") {
     CHECK(a.revenue == b.revenue);
     CHECK(a.cost == b.cost);
     CHECK(a.unknown_cost_events == b.unknown_cost_events);
+    CHECK(a.goal_touchpoint == b.goal_touchpoint);
     CHECK(a.end == b.end);
     CHECK(a.report.events_in_journeys == b.report.events_in_journeys);
     CHECK(a.report.journeys == b.report.journeys);
@@ -1042,6 +1097,7 @@ TEST_CASE("cuts at gaps and goals equal the event-by-event cut") {
     CHECK(a.start == b.start);
     CHECK(a.end == b.end);
     CHECK(a.converted == b.converted);
+    CHECK(a.goal_touchpoint == b.goal_touchpoint);
     CHECK(a.revenue == b.revenue);
     CHECK(a.cost == b.cost);
     CHECK(a.unknown_cost_events == b.unknown_cost_events);

@@ -351,6 +351,15 @@ def test_salt_env_must_be_set(world, capsys, monkeypatch):
         load_inputs(world)
 
 
+def test_identity_hashed_flag_says_whether_a_salt_was_used(world, inputs_csv, monkeypatch):
+    assert inputs_csv.identity["hashed"] is False  # no salt configured
+    edit(world / "cxlens.toml", "[identity]", '[identity]\nsalt_env = "CXLENS_TEST_SALT"')
+    monkeypatch.setenv("CXLENS_TEST_SALT", "a-test-salt")
+    salted = load_inputs(world)
+    assert salted.identity["hashed"] is True
+    assert salted.event_log.n_customers == inputs_csv.event_log.n_customers
+
+
 def test_duckdb_source_without_duckdb_installed(world, capsys, monkeypatch):
     import sys
     monkeypatch.setitem(sys.modules, "duckdb", None)  # import duckdb now raises ImportError

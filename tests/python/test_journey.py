@@ -423,3 +423,34 @@ def test_dot_renders(tmp_path):  # pragma: no cover - needs Graphviz
     out = subprocess.run(["dot", "-Tsvg"], input=g.to_dot().encode(), capture_output=True,
                          check=True)
     assert b"<svg" in out.stdout
+
+
+def test_paths_include_the_conversion_step_by_default():
+    # b buys in the store after a web visit; d buys on the web with no touch before; c never buys.
+    df = pd.DataFrame({
+        "customer": ["b", "b", "c", "d"],
+        "time": [T0, T0 + D, T0, T0],
+        "channel": ["web", "store", "email", "web"],
+        "event": ["digital_session", "purchase", "message_opened", "purchase"],
+        "value": [0, 50.0, 0, 20.0],
+    })
+    log = cxlens.EventLog.from_pandas(df, value="value")
+
+    for goal_as_step in (True, False):
+        j = journey.journeys(log, goal="purchase", goal_as_step=goal_as_step)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no conversion is left out: no warning
+            paths = j.paths()
+        assert paths.total_conversions == 2 and paths.total_value == 70
+        assert paths.report["conversions_without_touchpoints"] == 0
+        table = journey.attribution(paths).set_index("channel")
+        assert table.loc["store", "last_touch_conversions"] == pytest.approx(1.0)
+        assert table.loc["web", "last_touch_conversions"] == pytest.approx(1.0)
+        assert table.loc["web", "first_touch_conversions"] == pytest.approx(2.0)
+        with pytest.warns(UserWarning, match="1 conversions without touchpoints"):
+            before = j.paths(include_conversion_step=False)
+        assert before.total_conversions == 1
+        assert before.report["conversions_without_touchpoints"] == 1
+        table = journey.attribution(before).set_index("channel")
+        assert table["last_touch_conversions"].sum() == pytest.approx(1.0)
+        assert table.loc["web", "last_touch_conversions"] == pytest.approx(1.0)

@@ -119,14 +119,23 @@ def test_numbers_agree_with_the_area_apis(world, report):
     shift = insight.channel_shift(log, replicates=o.replicates, seed=o.seed)
     assert report.section("channel_shift").numbers["effect"] == pytest.approx(shift.effect)
     # Journeys and attribution.
-    j = journey.journeys(log, gap=pd.Timedelta(days=30), goal="purchase", goal_as_step=False)
-    pd.testing.assert_frame_equal(report.tables["top_paths"],
-                                  j.variants(top=o.top_paths).drop(columns=["steps"]))
+    j = journey.journeys(log, gap=pd.Timedelta(days=30), goal="purchase", goal_as_step=True)
+    variants = j.variants(top=o.top_paths).drop(columns=["steps"])
+    shown = report.tables["top_paths"]
+    assert (shown["path"] != "").all()  # the purchase is a step: no empty path
+    pd.testing.assert_frame_equal(shown.drop(columns=["median_days", "mean_days"]),
+                                  variants.drop(columns=["median_seconds", "mean_seconds"]))
+    np.testing.assert_allclose(shown["median_days"], variants["median_seconds"] / 86400)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # journeys without steps: the report notes it
-        paths = j.paths()
+        warnings.simplefilter("error")  # with the conversion step no conversion is left out
+        paths = j.paths(include_conversion_step=True)
     pd.testing.assert_frame_equal(report.tables["attribution"], journey.attribution(paths))
-    assert any("without steps" in n.message for n in report.section("attribution").notes)
+    attribution = report.section("attribution")
+    assert not any("without steps" in n.message for n in attribution.notes)
+    assert attribution.numbers["conversions"] == j.report["converted"]  # every conversion
+    assert attribution.numbers["converted_journeys_covered"] == 1.0
+    assert "ending with the channel in which the conversion happened" in \
+        attribution.figures[0].caption
     # Value at risk = churn risk x CLV summed; the at-risk list is the survival API's.
     risk = report.tables["customer_scores"]["churn_risk"]
     assert report.section("at_risk").numbers["value_at_risk"] == pytest.approx(
@@ -142,6 +151,36 @@ def test_numbers_agree_with_the_area_apis(world, report):
     assert set(plan["channel"].astype(str)) <= {"email", "sms"}
 
 
+def test_outreach_keeps_consent_capacity_and_fatigue(world, report):
+    o = ReportOptions.from_mapping(SETTINGS)
+    plan = report.tables["outreach_plan"]
+    section = report.section("outreach")
+    assert len(plan) > 0
+    # Consent is never bypassed: every contact is on a (customer, channel) contact point whose
+    # consent was granted by the contact's time (the world has one point per pair).
+    points = world.contact_points.assign(channel=lambda f: f["channel"].astype(str))
+    assert not points.duplicated(["customer", "channel"]).any()
+    joined = plan.assign(channel=plan["channel"].astype(str)).merge(
+        points, on=["customer", "channel"], how="left", validate="many_to_one")
+    assert (joined["consent"].astype(str) == "granted").all()
+    assert (joined["consent_time"] <= joined["time"]).all()
+    assert (joined["consent_since"] == joined["consent_time"]).all()
+    # Capacity per channel per day and the fatigue limit of the defaults.
+    per_day = plan.groupby([plan["channel"].astype(str), plan["time"].dt.floor("D")]).size()
+    for (channel, _day), count in per_day.items():
+        assert count <= o.outreach_channels[channel]["daily_capacity"]
+    assert plan.groupby("customer").size().max() <= o.outreach_per_customer
+    # Only customers above the risk and value thresholds.
+    scores = report.tables["customer_scores"]
+    chosen = scores.loc[plan["customer"].unique()]
+    assert (chosen["churn_risk"] >= o.outreach_min_risk).all()
+    assert (chosen["clv"] >= scores["clv"].quantile(o.outreach_min_value_quantile) - 1e-9).all()
+    # The section says the limits used.
+    for text in ("email 2,000/day", "sms 500/day", "1 contact(s) per customer in any 14 days",
+                 "churn risk >= 0.5", "granted consent"):
+        assert text in section.data, text
+
+
 def test_options_refuse_unknown_keys_and_bad_values(world):
     with pytest.raises(cxlens.InvalidArgument, match="top_pathz"):
         ReportOptions.from_mapping({"top_pathz": 3})
@@ -155,6 +194,10 @@ def test_options_refuse_unknown_keys_and_bad_values(world):
     assert not options.figures
     with pytest.raises(cxlens.InvalidArgument, match="figures"):
         ReportOptions.from_mapping({"figures": "no"})
+    for key, bad in (("outreach_min_risk", 1.5), ("outreach_min_value_quantile", -0.1),
+                     ("outreach_per_customer", 0), ("outreach_cap_window_days", 0)):
+        with pytest.raises(cxlens.InvalidArgument, match=key):
+            ReportOptions.from_mapping({key: bad})
     with pytest.raises(cxlens.InvalidArgument, match="bogus"):
         build_report(ReportInputs(event_log=world.event_log, settings={"bogus": 1}))
 
@@ -266,3 +309,35 @@ def test_identity_summary_counts_only_in_html(world, tmp_path):
     text = write_report(report, tmp_path).read_text(encoding="utf-8")
     assert "REC-SECRET-1" not in text
     assert "records 2" in text and "salted hashes" in text
+
+
+def test_a_fit_at_the_precision_limit_is_used_with_a_note():
+    from types import SimpleNamespace
+
+    from cxlens.report.analyses import Section, _fit_usable
+
+    limit = "line search could not reduce the objective (precision limit) before the gradient"
+    section = Section("customer_base", "Customer base", "")
+    assert _fit_usable(SimpleNamespace(converged=True, reason="", gradient_norm=0.0), section,
+                       "spend")
+    assert not section.notes
+    assert _fit_usable(SimpleNamespace(converged=False, reason=limit, gradient_norm=3e-7),
+                       section, "spend")
+    assert "precision limit" in section.notes[-1].message
+    assert section.notes[-1].level == "info"
+    # Far from the optimum, or stopped for another reason: not used.
+    assert not _fit_usable(SimpleNamespace(converged=False, reason=limit, gradient_norm=1e-3),
+                           section, "spend")
+    assert not _fit_usable(SimpleNamespace(converged=False, reason="iteration limit",
+                                           gradient_norm=1e-9), section, "spend")
+
+
+def test_overview_has_one_cost_and_counts_customers_without_events():
+    small = cxlens.simulate(300, seed=2, threads=2, source_records=False)
+    n = small.event_log.n_customers
+    report = build_report(ReportInputs(event_log=small.event_log, settings=dict(QUICK),
+                                       identity={"records": n + 9, "customers": n + 4}))
+    assert "cost" not in report.tables["channels"]  # cost to serve is profitability's
+    assert "cost" in report.tables["profitability_channels"]
+    notes = [n.message for n in report.section("overview").notes]
+    assert any(m.startswith(f"4 of the {n + 4:,} customers") for m in notes), notes

@@ -333,31 +333,61 @@ inline PathTable parse_paths(std::span<const std::string_view> paths,
   return table;
 }
 
+/// How `paths_from_journeys` turns journeys into attribution paths.
+struct PathOptions {
+  /// Whether a converted journey's path ends with the touchpoint of its conversion (the goal
+  /// event: a purchase in the store ends the path with "store"). Default true: multi-touch
+  /// attribution (ChannelAttribution's Markov model, Shapley values, last-click) treats the
+  /// channel in which the conversion happens as a touch of the path, and without it a
+  /// conversion with no earlier touch in its journey is attributed to no channel at all. False
+  /// gives paths of the touchpoints before the conversion only. Works for journeys built with
+  /// or without `goal_as_step` (the journeys keep each goal's touchpoint).
+  bool include_conversion_step = true;
+};
+
 /// Paths from journeys: each journey is a path with 1 conversion (converted) or 1 null, its
-/// revenue as conversion value (converted journeys only), and step ages for time decay. Build
-/// the journeys with `goal_as_step = false` so the goal event is not a touchpoint. Journeys
-/// without steps are skipped and counted in `skipped` (their conversions in `skipped_conversions`).
-inline PathTable paths_from_journeys(const JourneySet& journeys, std::uint64_t* skipped = nullptr,
+/// revenue as conversion value (converted journeys only), and step ages (time before the
+/// journey's end) for time decay. `options` says whether a converted path ends with its
+/// conversion's touchpoint. Journeys left without steps are skipped and counted in `skipped`
+/// (their conversions in `skipped_conversions`); with the conversion step included only
+/// non-converted journeys can be empty, and they carry no conversion.
+inline PathTable paths_from_journeys(const JourneySet& journeys, const PathOptions& options,
+                                     std::uint64_t* skipped = nullptr,
                                      double* skipped_conversions = nullptr) {
+  if (journeys.goal_touchpoint.size() != journeys.size())
+    throw InvalidArgument("paths_from_journeys: the journeys have no goal touchpoint column");
   PathTable table;
   for (const auto& touchpoint : journeys.touchpoints)
     table.channels.push_back(touchpoint.name);
   std::uint64_t empty = 0;
   double lost = 0;
   for (std::size_t j = 0; j < journeys.size(); ++j) {
-    const auto steps = journeys.steps(j);
-    if (steps.empty()) {
+    const bool converted = journeys.converted[j] != 0;
+    auto steps = journeys.steps(j);
+    auto times = journeys.times(j);
+    // With goal_as_step the goal event is the last step of a converted journey.
+    const bool goal_is_step = converted && journeys.goal_as_step && !steps.empty();
+    const bool drop_goal = goal_is_step && !options.include_conversion_step;
+    const bool add_goal = converted && options.include_conversion_step && !goal_is_step &&
+                          journeys.goal_touchpoint[j] != no_touchpoint;
+    if (drop_goal) {
+      steps = steps.first(steps.size() - 1);
+      times = times.first(times.size() - 1);
+    }
+    if (steps.empty() && !add_goal) {
       ++empty;
       lost += journeys.converted[j];
       continue;
     }
-    const auto times = journeys.times(j);
     for (std::size_t s = 0; s < steps.size(); ++s) {
       table.steps.push_back(steps[s]);
       table.step_age.push_back(journeys.end[j] - times[s]);
     }
+    if (add_goal) {
+      table.steps.push_back(journeys.goal_touchpoint[j]);
+      table.step_age.push_back(0);
+    }
     table.offsets.push_back(table.steps.size());
-    const bool converted = journeys.converted[j] != 0;
     table.conversions.push_back(converted ? 1.0 : 0.0);
     table.nulls.push_back(converted ? 0.0 : 1.0);
     table.value.push_back(converted ? journeys.revenue[j] : 0.0);
@@ -365,6 +395,12 @@ inline PathTable paths_from_journeys(const JourneySet& journeys, std::uint64_t* 
   if (skipped) *skipped = empty;
   if (skipped_conversions) *skipped_conversions = lost;
   return table;
+}
+
+/// Paths from journeys with the default `PathOptions` (conversion step included).
+inline PathTable paths_from_journeys(const JourneySet& journeys, std::uint64_t* skipped = nullptr,
+                                     double* skipped_conversions = nullptr) {
+  return paths_from_journeys(journeys, PathOptions{}, skipped, skipped_conversions);
 }
 
 // ---- heuristic models -----------------------------------------------------------------------

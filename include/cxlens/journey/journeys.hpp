@@ -90,6 +90,13 @@ struct JourneySet {
   std::vector<double> cost;
   /// Events whose cost is unknown (neither own nor channel cost): never counted as 0.
   std::vector<std::uint32_t> unknown_cost_events;
+  /// Touchpoint of the goal event that closed each journey (`no_touchpoint` when it did not
+  /// convert). Kept whether or not the goal is a step, so attribution can count the channel in
+  /// which the conversion happened.
+  std::vector<TouchpointId> goal_touchpoint;
+  /// Whether goal events are steps (`JourneyOptions::goal_as_step` of the build): then a
+  /// converted journey's last step is its goal event.
+  bool goal_as_step = true;
   JourneyReport report;  ///< What was read and what was left out.
 
   /// Number of journeys.
@@ -130,6 +137,7 @@ struct JourneySet {
     revenue.reserve(journeys);
     cost.reserve(journeys);
     unknown_cost_events.reserve(journeys);
+    goal_touchpoint.reserve(journeys);
     step_touchpoint.reserve(steps);
     step_time.reserve(steps);
     step_event.reserve(steps);
@@ -158,6 +166,7 @@ struct JourneyBuilder {
     type = log.event_type_column().data();
     value = log.value_column().data();
     set.key = options.key;
+    set.goal_as_step = options.goal_as_step;
     set.step_touchpoint.resize(max_steps);
     set.step_time.resize(max_steps);
     set.step_event.resize(max_steps);
@@ -179,6 +188,7 @@ struct JourneyBuilder {
     set.revenue.push_back(0.0);
     set.cost.push_back(0.0);
     set.unknown_cost_events.push_back(0);
+    set.goal_touchpoint.push_back(no_touchpoint);
   }
   /// Closes the open journey.
   void close() {
@@ -199,12 +209,14 @@ struct JourneyBuilder {
       ++set.unknown_cost_events.back();
     else
       set.cost.back() += cost;
+    const TouchpointId touchpoint = touchpoints.of(channel[i], type[i]);
     if (is_goal) {
       ++set.report.goal_events;
       set.converted.back() = 1;
+      set.goal_touchpoint.back() = touchpoint;
       if (!options.goal_as_step) return true;
     }
-    set.step_touchpoint[steps] = touchpoints.of(channel[i], type[i]);
+    set.step_touchpoint[steps] = touchpoint;
     set.step_time[steps] = time[i];
     set.step_event[steps] = static_cast<std::uint32_t>(i);
     ++steps;
@@ -281,6 +293,7 @@ struct JourneyBuilder {
       set.revenue.push_back(revenue);
       set.cost.push_back(cost);
       set.unknown_cost_events.push_back(unknown);
+      set.goal_touchpoint.push_back(no_touchpoint);
       set.offsets.push_back(b - begin);
     }
     steps = n;
@@ -310,6 +323,7 @@ struct JourneyBuilder {
         double revenue = 0, cost = 0;
         std::uint32_t unknown = 0;
         std::uint8_t converted = 0;
+        TouchpointId goal_touchpoint = no_touchpoint;
         for (; i < b; ++i) {
           if (i > start && gap > 0 && time[i] - time[i - 1] > gap) break;
           revenue += value[i];
@@ -321,6 +335,7 @@ struct JourneyBuilder {
           step += !(skip_goals && is_goal);
           if (is_goal) {
             converted = 1;
+            goal_touchpoint = touchpoints.of(channel[i], type[i]);
             ++i;
             break;
           }
@@ -333,6 +348,7 @@ struct JourneyBuilder {
         set.revenue.push_back(revenue);
         set.cost.push_back(cost);
         set.unknown_cost_events.push_back(unknown);
+        set.goal_touchpoint.push_back(goal_touchpoint);
         set.offsets.push_back(step);
         ++set.report.journeys;
         set.report.goal_events += converted;
@@ -452,6 +468,7 @@ template <class Predicate>
 JourneySet filter_journeys(const JourneySet& journeys, Predicate keep) {
   JourneySet out;
   out.key = journeys.key;
+  out.goal_as_step = journeys.goal_as_step;
   out.touchpoints = journeys.touchpoints;
   out.report = journeys.report;
   out.report.journeys = out.report.converted = out.report.empty_journeys = 0;
@@ -473,6 +490,7 @@ JourneySet filter_journeys(const JourneySet& journeys, Predicate keep) {
     out.revenue.push_back(journeys.revenue[j]);
     out.cost.push_back(journeys.cost[j]);
     out.unknown_cost_events.push_back(journeys.unknown_cost_events[j]);
+    out.goal_touchpoint.push_back(journeys.goal_touchpoint[j]);
     ++out.report.journeys;
     if (journeys.converted[j]) {
       ++out.report.converted;

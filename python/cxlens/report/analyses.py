@@ -279,7 +279,16 @@ def _overview(ctx: _Context, section: Section) -> None:
     if log.n_events == 0:
         _note(section, "skipped", "the event log holds no events: no analysis can run")
         return
-    ctx.table(section, "channels", log.summary().reset_index())
+    # The log summary's cost prices every event (purchases and message opens included) at the
+    # channel's cost per contact; the report's cost is the profitability section's cost to
+    # serve, so that column is left out here rather than shown with a second meaning.
+    ctx.table(section, "channels", log.summary().reset_index().drop(columns=["cost"],
+                                                                   errors="ignore"))
+    section.data += "; cost to serve per channel: see Profitability"
+    resolved = (ctx.inputs.identity or {}).get("customers")
+    if isinstance(resolved, (int, np.integer)) and resolved > log.n_customers:
+        _note(section, "info", f"{int(resolved) - log.n_customers:,} of the {int(resolved):,} "
+              "customers found by identity resolution have no event and are in no analysis")
     sources = ctx.inputs.sources
     if isinstance(sources, pd.DataFrame) and len(sources):
         ctx.table(section, "sources", sources.reset_index(drop=True))
@@ -390,7 +399,7 @@ def _customer_base(ctx: _Context, section: Section) -> None:
     T = summary["T"].to_numpy()
     m = summary["monetary_value"].to_numpy()
     model = retention.BgNbd.fit(summary)
-    if not model.fit_result.converged:
+    if not _fit_usable(model.fit_result, section, "BG/NBD"):
         raise _Skip(f"the BG/NBD fit did not converge ({model.fit_result.reason})")
     horizon = o.horizon_days / (7.0 if o.freq == "W" else 1.0)
     p_alive = model.probability_alive(f, r, T, threads=ctx.threads)
@@ -406,7 +415,7 @@ def _customer_base(ctx: _Context, section: Section) -> None:
               "spend model, so CLV is unknown")
     else:
         spend = retention.GammaGamma.fit(f[repeat], m[repeat])
-        if not spend.fit_result.converged:
+        if not _fit_usable(spend.fit_result, section, "Gamma-Gamma spend"):
             _note(section, "warning", "the Gamma-Gamma spend fit did not converge "
                   f"({spend.fit_result.reason}): CLV is unknown")
         else:
@@ -484,16 +493,49 @@ def _cohorts(ctx: _Context, section: Section) -> None:
                      (min(2 + 0.45 * shown.shape[1], 14), 1.5 + 0.3 * len(shown)))
 
 
+#: A fit stopped at the precision limit with its largest gradient component (mean objective,
+#: log-parameters) at most this is at the optimum to double precision: its estimates are used.
+_PRECISION_LIMIT_GRADIENT = 1e-5
+
+
+def _fit_usable(fit: Any, section: Section, name: str) -> bool:
+    """Whether a retention fit's estimates can be used: converged, or stopped because the line
+    search could not lower the objective in double precision while the gradient was already
+    within 100x the tolerance (then an info note says so)."""
+    if fit.converged:
+        return True
+    gradient = float(getattr(fit, "gradient_norm", np.nan))
+    if "precision limit" in str(fit.reason) and gradient <= _PRECISION_LIMIT_GRADIENT:
+        _note(section, "info", f"the {name} fit stopped at the precision limit with gradient "
+              f"{gradient:.1e} (at the optimum to double precision): its estimates are used")
+        return True
+    return False
+
+
+def _in_days(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every ``*_seconds`` column as ``*_days`` (a business reads days)."""
+    out = frame.copy()
+    for column in [c for c in out.columns if str(c).endswith("_seconds")]:
+        out[column] = out[column] / 86400.0
+        out = out.rename(columns={column: str(column)[:-len("_seconds")] + "_days"})
+    return out
+
+
 def _journeys(ctx: _Context, section: Section) -> None:
     o = ctx.options
     log = ctx.log
     kinds = set(log.event_types["kind"])
     goal = o.journey_goal if o.journey_goal in kinds else None
+    # The goal event is a step: a purchase in the store ends its journey with "store", so a
+    # journey that is only a purchase shows as that channel (not as an empty path) and the
+    # graph counts every event of each channel.
     j = journey.journeys(log, key="channel", gap=pd.Timedelta(days=o.journey_gap_days),
-                         goal=goal, goal_as_step=False)
+                         goal=goal, goal_as_step=True)
     ctx.journeys = j  # type: ignore[attr-defined]
     section.data = (f"every customer's events by channel, cut at {o.journey_gap_days:g}-day "
-                    f"gaps{' and after each ' + goal if goal else ''}; all events of the log")
+                    "gaps" + (f" and after each {goal} (the {goal} is the journey's last step, "
+                              "in its channel)" if goal else "")
+                    + "; all events of the log; times in days")
     if goal is None:
         _note(section, "warning", f"the data has no {o.journey_goal!r} events: journeys are cut "
               "at gaps only and none converts")
@@ -502,10 +544,12 @@ def _journeys(ctx: _Context, section: Section) -> None:
     report = j.report
     section.numbers.update(journeys=report["journeys"], converted=report["converted"])
     many = j.variants(top=max(o.top_paths, 200))
-    variants = many.head(o.top_paths).drop(columns=["steps"]).reset_index(drop=True)
+    variants = _in_days(many.head(o.top_paths).drop(columns=["steps"]).reset_index(drop=True))
     ctx.table(section, "top_paths", variants)
     graph = j.graph(keep_durations=False)
-    edges = graph.edges()
+    # Without kept durations the graph has means only: no median or p90 columns of unknowns.
+    edges = _in_days(graph.edges().drop(columns=["median_seconds", "p90_seconds"],
+                                        errors="ignore"))
     ctx.table(section, "journey_graph_edges", edges)
     ctx.table(section, "journey_graph_nodes", graph.nodes())
     steps: list[str] = list(o.funnel)
@@ -517,7 +561,7 @@ def _journeys(ctx: _Context, section: Section) -> None:
         if len(chosen):
             steps = chosen.iloc[0]
     if len(steps) >= 2:
-        funnel = j.funnel(steps)
+        funnel = _in_days(j.funnel(steps))
         ctx.table(section, "funnel", funnel)
         section.numbers["funnel"] = " > ".join(steps)
     else:
@@ -526,7 +570,7 @@ def _journeys(ctx: _Context, section: Section) -> None:
               "funnel)")
     repeat = journey.repeat_contacts(log, within=pd.Timedelta(days=o.repeat_within_days))
     if len(repeat):
-        ctx.table(section, "repeat_contacts", repeat)
+        ctx.table(section, "repeat_contacts", _in_days(repeat))
         total = repeat[repeat["channel"] == "(all)"]
         if len(total):
             section.numbers["repeat_rate"] = float(total["repeat_rate"].iloc[0])
@@ -575,10 +619,14 @@ def _attribution(ctx: _Context, section: Section) -> None:
     j = getattr(ctx, "journeys", None)
     if j is None:
         raise _Skip("no journeys were built (see the journeys section)")
-    section.data = "the journeys of the journeys section; a converted journey is one conversion"
+    contents = ("each path is a journey's channels in time order ending with the channel in "
+                "which the conversion happened (the purchase's channel is a touch, as in "
+                "ChannelAttribution and Shapley attribution); a converted journey is one "
+                "conversion worth its revenue, another one is a path without conversion")
+    section.data = "the journeys of the journeys section (all events); " + contents
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        paths = j.paths()
+        paths = j.paths(include_conversion_step=True)
     lost = float(paths.report.get("conversions_without_touchpoints", 0) or 0)
     converted = float(j.report["converted"])
     for w in caught:
@@ -592,7 +640,10 @@ def _attribution(ctx: _Context, section: Section) -> None:
         raise _Skip("a single channel: attribution has nothing to split")
     table = journey.attribution(paths)
     ctx.table(section, "attribution", table)
-    section.numbers.update(conversions=paths.total_conversions, value=paths.total_value)
+    section.numbers.update(conversions=paths.total_conversions, value=paths.total_value,
+                           paths=len(paths),
+                           converted_journeys_covered=(paths.total_conversions / converted
+                                                       if converted else float("nan")))
     models = [c for c in ("last_touch_conversions", "linear_conversions", "markov_conversions",
                           "shapley_conversions") if c in table]
 
@@ -602,7 +653,9 @@ def _attribution(ctx: _Context, section: Section) -> None:
         ax.set_ylabel("conversions credited")
         ax.set_title(f"Attribution of {paths.total_conversions:,.0f} conversions")
     ctx.figures.make(section, "models", "Attribution", "Conversions credited to each channel "
-                     "by last touch, linear, Markov removal effects and Shapley values.", draw)
+                     "by last touch, linear, Markov removal effects and Shapley values, over "
+                     f"{len(paths):,} journey paths with {paths.total_conversions:,.0f} "
+                     "conversions.", draw)
 
 
 def _offering(ctx: _Context, section: Section) -> None:
@@ -822,6 +875,10 @@ def _at_risk(ctx: _Context, section: Section) -> None:
                      f"customer at {_day(ctx.end)}.", draw)
 
 
+#: Quiet hours of the outreach plan (UTC): no contact from 21:00 to 08:00.
+_QUIET_HOURS = (21, 8)
+
+
 def _outreach(ctx: _Context, section: Section) -> None:
     o = ctx.options
     section.data = (f"a plan of {o.outreach_days:g} days from {_day(ctx.end)}; consented "
@@ -840,11 +897,46 @@ def _outreach(ctx: _Context, section: Section) -> None:
                                             as_of=ctx.end, threads=ctx.threads)
     ctx.table(section, "channel_preference", preference.channels.reset_index())
     offer = ctx.offer
+    # Who may be contacted: churn risk and CLV above the thresholds (a retention campaign, not
+    # a mailing to everyone). Missing thresholds' inputs are said, never silently assumed.
+    eligible = pd.Series(True, index=ctx.log.customers)
+    rules: list[str] = []
+    if ctx.risk is not None and o.outreach_min_risk > 0:
+        risk = ctx.risk.reindex(eligible.index)
+        eligible &= (risk >= o.outreach_min_risk).to_numpy()
+        rules.append(f"churn risk >= {o.outreach_min_risk:g}")
+    elif o.outreach_min_risk > 0:
+        _note(section, "warning", "no churn risk: the risk threshold "
+              f"({o.outreach_min_risk:g}) is not applied and every customer counts as at risk")
+    if ctx.clv is not None and o.outreach_min_value_quantile > 0:
+        clv = ctx.clv.reindex(eligible.index)
+        floor = float(np.nanquantile(clv.to_numpy(dtype=float), o.outreach_min_value_quantile))
+        eligible &= (clv >= floor).to_numpy()
+        rules.append(f"CLV >= {floor:,.2f} (the {o.outreach_min_value_quantile:.0%} quantile)")
+    elif o.outreach_min_value_quantile > 0:
+        _note(section, "warning", "no CLV: the value threshold is not applied (past-year "
+              "revenue stands in for value)")
+    capacity = ", ".join(
+        f"{n} {int(spec['daily_capacity']):,}/day" if spec.get("daily_capacity")
+        else f"{n} unlimited" for n, spec in channels.items())
+    limits = (f"capacity {capacity}; at most {o.outreach_per_customer} contact(s) per customer "
+              f"in any {o.outreach_cap_window_days:g} days (outbound history counted); "
+              f"{o.outreach_touches} touch(es) per customer; quiet hours "
+              f"{_QUIET_HOURS[0]:02d}:00-{_QUIET_HOURS[1]:02d}:00 UTC"
+              + (f"; at most {o.outreach_max_customers:,} customers" if o.outreach_max_customers
+                 else "")
+              + "; only customers with " + (" and ".join(rules) if rules else "any score")
+              + "; only channels with granted consent")
+    section.data += f". Limits: {limits}"
+    section.numbers["limits"] = limits
+    section.numbers["eligible_customers"] = int(eligible.sum())
     plan = engage.plan_outreach(
         ctx.log, ctx.points, start=ctx.end, days=o.outreach_days, channels=channels,
         risk=ctx.risk, value=ctx.clv, preferred_channel=preference.customers["preferred"],
         offer=None if offer is None else offer["recommended"],
         offer_lift=None if offer is None else offer["expected_lift"],
+        eligible=eligible, per_customer=o.outreach_per_customer, quiet_hours=_QUIET_HOURS,
+        cap_window_days=o.outreach_cap_window_days,
         touches=o.outreach_touches, max_customers=o.outreach_max_customers)
     section.used = plan.used + preference.used
     ctx.table(section, "outreach_plan", plan.contacts)
@@ -853,8 +945,6 @@ def _outreach(ctx: _Context, section: Section) -> None:
     section.numbers.update(contacts=len(plan.contacts), customers_planned=plan.customers_planned,
                            candidates=plan.candidates,
                            expected_value=float(plan.contacts["expected_value"].sum()))
-    if ctx.risk is None:
-        _note(section, "warning", "no churn risk: every customer counts as at risk")
     ctx.figures.make(section, "plan", "Outreach plan", f"Planned contacts per day and channel, "
                      f"{_day(plan.start)} to {_day(plan.end)}.", lambda ax: plan.plot(ax),
                      (9.0, 4.0))

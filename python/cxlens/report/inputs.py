@@ -432,6 +432,7 @@ class _Loader:
         self.customers = customers
         report = result.report
         self.identity = {"records": int(len(lineage)), "customers": int(len(customers)),
+                         "hashed": bool(mapping.get("salt")),  # keys hashed with the salt
                          "matches_by_rule": report.get("matches_by_rule"),
                          "cut_clusters": len(report.get("cut_clusters") or []),
                          "rejected_records": 0 if rejected is None else int(len(rejected)),

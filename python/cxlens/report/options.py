@@ -17,7 +17,10 @@ __all__ = ["ReportOptions"]
 
 
 def _default_outreach_channels() -> dict[str, dict[str, Any]]:
-    return {"email": {"response_rate": 0.03}, "sms": {"response_rate": 0.06}}
+    # A retention campaign, not a newsletter: daily capacities a small team can follow up on
+    # (email 2,000/day, SMS 500/day: 56,000 and 14,000 contacts over 28 days at most).
+    return {"email": {"response_rate": 0.03, "daily_capacity": 2000},
+            "sms": {"response_rate": 0.06, "daily_capacity": 500}}
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,13 @@ class ReportOptions:
             (``response_rate``, ``cost``, ``daily_capacity``, ``budget`` ...).
         outreach_touches, outreach_max_customers: touches per customer, customer limit (0:
             none).
+        outreach_per_customer, outreach_cap_window_days: fatigue limit: at most this many
+            contacts per customer (all channels, outbound history in the log counted) in any
+            window of this many days.
+        outreach_min_risk: only customers whose churn risk is at least this are contacted
+            (ignored, with a warning, when there is no churn model).
+        outreach_min_value_quantile: only customers whose CLV is at least this quantile of the
+            CLVs are contacted (0: any value; ignored, with a warning, without CLV).
         resolve_goal_hours: the service goal for resolving a case.
         figures: draw the figures (``False``: tables and numbers only, faster).
     """
@@ -85,6 +95,10 @@ class ReportOptions:
         default_factory=_default_outreach_channels)
     outreach_touches: int = 1
     outreach_max_customers: int = 0
+    outreach_per_customer: int = 1
+    outreach_cap_window_days: float = 14.0
+    outreach_min_risk: float = 0.5
+    outreach_min_value_quantile: float = 0.5
     resolve_goal_hours: float = 120.0
     figures: bool = True
 
@@ -118,13 +132,15 @@ class ReportOptions:
         if self.cohort_period not in ("week", "month", "quarter"):
             bad("cohort_period", "must be 'week', 'month' or 'quarter'")
         for key in ("horizon_days", "churn_window_days", "journey_gap_days", "outreach_days",
-                    "repeat_within_days", "period_weeks", "resolve_goal_hours"):
+                    "repeat_within_days", "period_weeks", "resolve_goal_hours",
+                    "outreach_cap_window_days"):
             if not getattr(self, key) > 0:
                 bad(key, "must be > 0")
         for key in ("dark_matter_lookback_weeks", "discount_rate"):
             if not getattr(self, key) >= 0:
                 bad(key, "must be >= 0")
-        for key in ("clv_months", "top_paths", "replicates", "outreach_touches"):
+        for key in ("clv_months", "top_paths", "replicates", "outreach_touches",
+                    "outreach_per_customer"):
             if getattr(self, key) < 1:
                 bad(key, "must be >= 1")
         for key in ("min_customers", "at_risk_limit", "outreach_max_customers", "seed",
@@ -133,6 +149,9 @@ class ReportOptions:
                 bad(key, "must be >= 0")
         if not 0 < self.confidence < 1:
             bad("confidence", "must be between 0 and 1")
+        for key in ("outreach_min_risk", "outreach_min_value_quantile"):
+            if not 0 <= getattr(self, key) <= 1:
+                bad(key, "must be between 0 and 1")
         for name, spec in self.outreach_channels.items():
             if not isinstance(spec, Mapping):
                 bad(f"outreach_channels.{name}", "must be a table of channel settings")
