@@ -851,3 +851,26 @@ TEST_CASE("rfm_from_event_log: periods, repeats, monetary value, holdout, bad in
   options.purchase_types = {99};
   CHECK_THROWS_AS(retention::rfm_from_event_log(log, options), NotFound);
 }
+
+TEST_CASE("minimizer: a precision-limited objective converges only to the acceptable level") {
+  // f(x) = x^2 rounded to a grid of 1e-10: below |x| ~ 1e-5 no step can lower it, while the
+  // exact gradient 2x is still far above a 1e-12 target.
+  const rt::Objective f = [](const Eigen::VectorXd& x, Eigen::VectorXd& gradient) {
+    gradient = 2.0 * x;
+    return std::round(x.squaredNorm() / 1e-10) * 1e-10;
+  };
+  Eigen::VectorXd start(2);
+  start << 1.5, -0.7;
+  rt::MinimizerOptions strict;
+  strict.gradient_tolerance = 1e-12;
+  const auto refused = rt::minimize_bfgs(f, start, strict);
+  CHECK_FALSE(refused.converged);
+  CHECK(refused.reason.find("precision limit") != std::string::npos);
+  rt::MinimizerOptions acceptable = strict;
+  acceptable.acceptable_gradient_tolerance = 1e-3;
+  const auto accepted = rt::minimize_bfgs(f, start, acceptable);
+  CHECK(accepted.converged);
+  CHECK(accepted.reason.find("acceptable tolerance") != std::string::npos);
+  CHECK(accepted.gradient.lpNorm<Eigen::Infinity>() <= 1e-3);
+  CHECK(accepted.x.isApprox(refused.x));
+}

@@ -102,7 +102,8 @@ def test_builder_arrow_column_types_code_like_pandas():
     }
     # Customers as a dictionary in another order with an unused key: coded by first use.
     keys = ["unused"] + sorted(df.customer.dropna().unique(), reverse=True)
-    index = pa.array([None if k is None else keys.index(k) for k in df.customer],
+    # pd.isna, not "is None": pandas 3 reads missing text as NaN, pandas 2 as None.
+    index = pa.array([None if pd.isna(k) else keys.index(k) for k in df.customer],
                      type=pa.int32())
     variants["dictionary_customer"] = table.set_column(
         0, "customer", pa.DictionaryArray.from_arrays(index, pa.array(keys)))

@@ -31,6 +31,10 @@ struct FitOptions {
   /// Stop when every component of the gradient of the mean (per-customer) objective with respect
   /// to the log-parameters is at most this (lifetimes passes tol = 1e-7 to scipy's BFGS).
   double gradient_tolerance = 1e-7;
+  /// When the mean objective is at the limit of double precision before `gradient_tolerance`
+  /// is met (the line search finds no representable decrease), the fit still converged if the
+  /// gradient is at most this (scipy's default BFGS `gtol`; its `reason` says so).
+  double acceptable_gradient_tolerance = 1e-5;
   /// Maximum number of BFGS iterations.
   int max_iterations = 1000;
   /// Throw ConvergenceError instead of returning a result whose `converged` is false.
@@ -167,6 +171,7 @@ auto fit_by_maximum_likelihood(const ModelSpec<N>& spec, const ValueAndGradient&
   };
   MinimizerOptions mopt;
   mopt.gradient_tolerance = options.gradient_tolerance;
+  mopt.acceptable_gradient_tolerance = options.acceptable_gradient_tolerance;
   mopt.max_iterations = options.max_iterations;
   const MinimizerResult m = minimize_bfgs(objective, u0, mopt);
   std::array<double, N> theta;

@@ -20,6 +20,10 @@ using Objective = std::function<double(const Eigen::VectorXd& x, Eigen::VectorXd
 struct MinimizerOptions {
   /// Stop when the largest absolute gradient component is at most this (scipy's `gtol`).
   double gradient_tolerance = 1e-9;
+  /// When the line search can no longer reduce the objective (its value is at the limit of
+  /// double precision) the point still counts as a minimum if the gradient is at most this
+  /// (the "acceptable level" of IPOPT; 0 = never). The reason says which tolerance was met.
+  double acceptable_gradient_tolerance = 0.0;
   /// Maximum number of BFGS iterations.
   int max_iterations = 500;
 };
@@ -188,12 +192,18 @@ inline MinimizerResult minimize_bfgs(const Objective& f, const Eigen::VectorXd& 
       alpha *= 2.0;
     }
     if (a_star <= 0) {
-      // No further decrease is representable. That is convergence only if the gradient is
-      // already within tolerance (checked at the loop head), so report it as a failure.
-      result.reason =
-          "line search could not reduce the objective (precision limit) before the "
-          "gradient reached tolerance";
+      // No further decrease is representable: the objective is at its precision limit. That
+      // is a minimum only if the gradient is small enough for the acceptable level.
       result.iterations = iter;
+      if (g.lpNorm<Eigen::Infinity>() <= options.acceptable_gradient_tolerance) {
+        result.converged = true;
+        result.reason =
+            "objective at its precision limit with the gradient below the acceptable tolerance";
+      } else {
+        result.reason =
+            "line search could not reduce the objective (precision limit) before the "
+            "gradient reached tolerance";
+      }
       break;
     }
     const Eigen::VectorXd s = x_star - x;
