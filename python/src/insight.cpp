@@ -540,6 +540,17 @@ py::class_<Summary> bind_summary(py::module_& m, const char* name, const char* d
                       }));
 }
 
+/// Binds a summary whose rows are keyed by customer: `bind_summary` plus `len` and `customers`.
+template <class Summary>
+py::class_<Summary> bind_keyed(py::module_& m, const char* name, const char* doc) {
+  return bind_summary<Summary>(m, name, doc)
+      .def("__len__", [](const Summary& s) { return s.customers.size(); })
+      .def_property_readonly(
+          "customers",
+          [](const Summary& s) { return owned_column(std::vector<CustomerId>(s.customers)); },
+          "The log's customer codes of the summary's rows.");
+}
+
 /// The dark-matter summary of customers [first, last) of a log (no contact points).
 insight::DarkMatterSummary dark_matter_summary(const EventLog& log,
                                                const std::vector<std::string>& channels,
@@ -607,21 +618,33 @@ void bind_insight(py::module_& m) {
           [](const insight::EngagementSummary& s) {
             return owned_column(std::vector<CustomerId>(s.customers));
           },
-          "The log's customer codes of the summary's rows.");
-  bind_summary<insight::ChannelShiftSummary>(
-      m, "ChannelShiftSummary", "Channel-shift summary of a customer range (merged in order).");
-  bind_summary<insight::ChannelPreferenceSummary>(
+          "The log's customer codes of the summary's rows.")
+      .def_property_readonly(
+          "replicate_sums",
+          [](const insight::EngagementSummary& s) {
+            return owned_column(std::vector<double>(s.replicates));
+          },
+          "Bootstrap replicate sums, 8 per replicate (engaged n, revenue; consume-only n, "
+          "revenue; loyal n, repurchased; other n, repurchased), weights keyed by customer key.");
+  bind_keyed<insight::ChannelShiftSummary>(
+      m, "ChannelShiftSummary",
+      "Mergeable channel-shift rows keyed by customer and sums (merge in any order).");
+  bind_keyed<insight::ChannelPreferenceSummary>(
       m, "ChannelPreferenceSummary",
-      "Channel-preference summary of a customer range (merged in order).");
-  bind_summary<insight::OfferingDimensionsSummary>(
+      "Mergeable channel-preference rows keyed by customer and counts (merge in any order).");
+  bind_keyed<insight::OfferingDimensionsSummary>(
       m, "OfferingDimensionsSummary",
-      "Offering-dimensions summary of a customer range (merged in order).");
-  bind_summary<insight::ProfitabilitySummary>(
-      m, "ProfitabilitySummary", "Profitability summary of a customer range (merged in order).");
-  bind_summary<insight::FeedbackSummary>(m, "FeedbackSummary",
-                                         "Feedback summary of a customer range (merged in order).");
+      "Mergeable offering-dimension rows keyed by customer and sums (merge in any order).");
+  bind_keyed<insight::ProfitabilitySummary>(
+      m, "ProfitabilitySummary",
+      "Mergeable profitability rows keyed by customer, channel and journey totals (merge in any "
+      "order).");
+  bind_keyed<insight::FeedbackSummary>(
+      m, "FeedbackSummary",
+      "Mergeable feedback rows keyed by customer and counts (merge in any order).");
   bind_summary<insight::ServiceMetricsSummary>(
-      m, "ServiceMetricsSummary", "Service-metrics summary of a customer range (merged in order).");
+      m, "ServiceMetricsSummary",
+      "Mergeable service-metric counts and sorted resolve times (merge in any order).");
   m.def("insight_dark_matter_summary", &dark_matter_summary, py::arg("log"),
         py::arg("channels") = std::vector<std::string>{}, py::arg("window_from") = none,
         py::arg("window_to") = none, py::arg("lookback_weeks") = 0.0,

@@ -1,7 +1,9 @@
 """Scale-out of the insight analyses: partitioned events give the single-machine tables.
 
-The reference is :func:`cxlens.insight.dark_matter` and :func:`cxlens.insight.engagement_tiers`
-on one :class:`cxlens.EventLog` of the whole table. Partitions are cut by time, so customers are
+The reference is :func:`cxlens.insight.dark_matter`, :func:`cxlens.insight.engagement_tiers`
+(intervals included: bootstrap weights follow the customer key),
+:func:`cxlens.insight.channel_preference` and :func:`cxlens.insight.profitability` on one
+:class:`cxlens.EventLog` of the whole table. Partitions are cut by time, so customers are
 split across them; events are shuffled by customer (engine-free, Dask LocalCluster, Spark
 local[2]). Counts must be equal exactly, revenue sums and ratios to 1e-12. Also: the native
 insight summaries' bytes, pickle and merge in either order (keyed by customer).
@@ -43,7 +45,8 @@ def events() -> pd.DataFrame:
 def reference(events):
     log = cxlens.EventLog.from_pandas(events, value="value", direction="direction",
                                       score="score")
-    return {"log": log, "dark": I.dark_matter(log), "engagement": I.engagement_tiers(log)}
+    return {"log": log, "dark": I.dark_matter(log), "engagement": I.engagement_tiers(log),
+            "preference": I.channel_preference(log), "profit": I.profitability(log)}
 
 
 def check_dark(result, reference) -> None:
@@ -68,6 +71,36 @@ def check_engagement(result, reference) -> None:
     pd.testing.assert_frame_equal(result.tiers, ref.tiers, check_dtype=False, rtol=1e-12)
     pd.testing.assert_frame_equal(result.repurchase, ref.repurchase, check_dtype=False)
     np.testing.assert_allclose(result.ratios["value"], ref.ratios["value"], rtol=1e-12)
+    for column in ("lower", "upper", "standard_error"):  # keyed bootstrap: same replicates
+        assert result.ratios[column].notna().all(), column
+        np.testing.assert_allclose(result.ratios[column], ref.ratios[column], rtol=1e-9)
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.apply(lambda c: c.astype(str) if isinstance(c.dtype, pd.CategoricalDtype)
+                       else c)
+
+
+def check_preference(result, reference) -> None:
+    ref = reference["preference"]
+    assert isinstance(result, I.ChannelPreference)
+    pd.testing.assert_frame_equal(result.channels, ref.channels, check_dtype=False,
+                                  rtol=1e-12)
+    pd.testing.assert_frame_equal(_as_text(result.customers), _as_text(ref.customers),
+                                  check_dtype=False)
+    pd.testing.assert_series_equal(result.totals, ref.totals, check_dtype=False)
+    assert result.as_of == ref.as_of
+
+
+def check_profit(result, reference) -> None:
+    ref = reference["profit"]
+    assert isinstance(result, I.Profitability)
+    pd.testing.assert_frame_equal(result.channels, ref.channels, check_dtype=False,
+                                  rtol=1e-12)
+    pd.testing.assert_frame_equal(result.customers, ref.customers, check_dtype=False)
+    pd.testing.assert_frame_equal(result.whale_curve, ref.whale_curve, check_dtype=False)
+    pd.testing.assert_series_equal(result.totals, ref.totals, check_dtype=False, rtol=1e-12)
+    assert len(result.journeys) == len(ref.journeys)
 
 
 def local(parts: list[pd.DataFrame], analysis: str, groups: int, reverse: bool = False):
@@ -76,9 +109,17 @@ def local(parts: list[pd.DataFrame], analysis: str, groups: int, reverse: bool =
                           for i, p in enumerate(parts)], ignore_index=True)
     window = (int(prepared["time"].min()), int(prepared["time"].max()) + 1)
     catalog = sorted(prepared["channel"].unique())
+    if analysis in ("channel_preference", "profitability"):  # single-machine channel order
+        catalog = list(prepared.groupby("channel")["seq"].min().sort_values().index)
     if analysis == "dark_matter":
         settings = D.dark_matter_settings(channels=D.assisted_channels(catalog), window=window)
         summarise = D.summarise_dark_matter_bucket
+    elif analysis == "channel_preference":
+        settings = D.channel_preference_settings(window=window)
+        summarise = D.summarise_channel_preference_bucket
+    elif analysis == "profitability":
+        settings = D.profitability_settings(window=window)
+        summarise = D.summarise_profitability_bucket
     else:
         settings = D.engagement_settings(window=window)
         summarise = D.summarise_engagement_bucket
@@ -133,6 +174,28 @@ def test_buckets_give_the_single_machine_tables(events, reference, n):
     check_engagement(engagement, reference)
     assert isinstance(engagement, I.Engagement) and engagement.customers is None
     assert "tiers [3 rows]" in repr(engagement)
+    check_preference(local(parts, "channel_preference", groups=min(n, 4)).finish(), reference)
+    check_profit(local(parts, "profitability", groups=min(n, 4), reverse=True).finish(),
+                 reference)
+
+
+def test_row_tables_merge_in_any_order_and_refuse_overlap(events, reference):
+    parts = split(events, 3)
+    prepared = pd.concat([D.prepare_events(p, SPEC, key_kind="integer", partition=i)
+                          for i, p in enumerate(parts)], ignore_index=True)
+    window = (int(prepared["time"].min()), int(prepared["time"].max()) + 1)
+    catalog = list(prepared.groupby("channel")["seq"].min().sort_values().index)
+    settings = D.profitability_settings(window=window)
+    a, b, c = (D.InsightSummary.from_bytes(D.summarise_profitability_bucket(
+        prepared.loc[prepared["customer"] % 3 == g], SPEC, settings, catalog)) for g in range(3))
+    left = D.InsightSummary.from_bytes(a.to_bytes()).merge(b).merge(c)
+    right = D.InsightSummary.from_bytes(c.to_bytes()).merge(
+        D.InsightSummary.from_bytes(b.to_bytes()).merge(a))
+    pd.testing.assert_frame_equal(left.tables["customers"], right.tables["customers"])
+    check_profit(right.finish(), reference)
+    assert pickle.loads(pickle.dumps(left)).to_bytes() == left.to_bytes()
+    with pytest.raises(cxlens.InvalidArgument, match="overlapping"):
+        left.merge(a)
 
 
 def test_insight_summary_bytes_merge_and_refusals(events, reference):
@@ -142,7 +205,7 @@ def test_insight_summary_bytes_merge_and_refusals(events, reference):
     for name, values in forward.counts.items():  # integer counts: exact in any order
         np.testing.assert_allclose(values, backward.counts[name], rtol=1e-13)
     data = forward.to_bytes()
-    assert _core.summary_header(data) == ("distributed.insight", 1)
+    assert _core.summary_header(data) == ("distributed.insight", 2)
     assert pickle.loads(pickle.dumps(forward)).to_bytes() == data
     engagement = local(parts, "engagement", groups=2)
     with pytest.raises(cxlens.InvalidArgument, match="engagement"):
@@ -186,6 +249,8 @@ def test_dask_insight_equals_single_machine(dask_client, events, reference, n):
     ddf = dd.from_pandas(events, npartitions=n, sort=False)
     check_dark(cxd.dark_matter(ddf, SPEC), reference)
     check_engagement(cxd.engagement_tiers(ddf, SPEC), reference)
+    check_preference(cxd.channel_preference(ddf, SPEC), reference)
+    check_profit(cxd.profitability(ddf, SPEC), reference)
 
 
 def test_dask_insight_bad_input(dask_client, events):
@@ -205,3 +270,5 @@ def test_spark_insight_equals_single_machine(spark, events, reference):
     sdf = spark.createDataFrame(events).repartitionByRange(3, "time")  # customers split
     check_dark(cxs.dark_matter(sdf, SPEC), reference)
     check_engagement(cxs.engagement_tiers(sdf, SPEC), reference)
+    check_preference(cxs.channel_preference(sdf, SPEC), reference)
+    check_profit(cxs.profitability(sdf, SPEC), reference)
