@@ -270,5 +270,10 @@ def test_spark_insight_equals_single_machine(spark, events, reference):
     sdf = spark.createDataFrame(events).repartitionByRange(3, "time")  # customers split
     check_dark(cxs.dark_matter(sdf, SPEC), reference)
     check_engagement(cxs.engagement_tiers(sdf, SPEC), reference)
+
+
+def test_spark_preference_and_profitability_equal_single_machine(spark, events, reference):
+    import cxlens.spark as cxs
+    sdf = spark.createDataFrame(events).repartitionByRange(3, "time")  # customers split
     check_preference(cxs.channel_preference(sdf, SPEC), reference)
     check_profit(cxs.profitability(sdf, SPEC), reference)
