@@ -277,3 +277,29 @@ def test_spark_preference_and_profitability_equal_single_machine(spark, events, 
     sdf = spark.createDataFrame(events).repartitionByRange(3, "time")  # customers split
     check_preference(cxs.channel_preference(sdf, SPEC), reference)
     check_profit(cxs.profitability(sdf, SPEC), reference)
+
+
+def test_profitability_journeys_by_case(events):
+    """Cases (journeys) come back as on one machine: per case events, revenue, cost, margin,
+    in the single-machine case order."""
+    world = cxlens.simulate(400, seed=8)
+    frame = world.events[COLUMNS + ["case_id"]].copy()
+    for column in ("channel", "event", "direction", "case_id"):
+        frame[column] = frame[column].astype(str).where(frame[column].notna(), None)
+    frame = frame.sort_values("time", kind="stable").reset_index(drop=True)
+    spec = D.EventSpec(value="value", direction="direction", score="score", case_id="case_id")
+    log = cxlens.EventLog.from_pandas(frame, value="value", direction="direction",
+                                      score="score", case_id="case_id")
+    ref = I.profitability(log)
+    assert len(ref.journeys) > 50
+    prepared = pd.concat([D.prepare_events(p, spec, key_kind="integer", partition=i)
+                          for i, p in enumerate(split(frame, 5))], ignore_index=True)
+    window = (int(prepared["time"].min()), int(prepared["time"].max()) + 1)
+    catalog = list(prepared.groupby("channel")["seq"].min().sort_values().index)
+    settings = D.profitability_settings(window=window)
+    data = [D.summarise_profitability_bucket(prepared.loc[prepared["customer"] % 4 == g], spec,
+                                             settings, catalog) for g in range(4)]
+    result = D.InsightSummary.from_bytes(D.tree_merge(data[::-1], D.merge_insight_bytes,
+                                                      fan_in=2)).finish()
+    pd.testing.assert_frame_equal(result.journeys, ref.journeys, check_dtype=False)
+    pd.testing.assert_series_equal(result.totals, ref.totals, check_dtype=False, rtol=1e-12)
