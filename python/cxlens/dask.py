@@ -45,6 +45,7 @@ __all__ = [
     "directly_follows",
     "engagement_tiers",
     "channel_preference",
+    "offering_dimensions",
     "profitability",
     "journey_summary",
     "variants",
@@ -417,11 +418,14 @@ def engagement_tiers(ddf: Any, spec: Any = None, *, window: Any = None,
                             customers_split, npartitions, shuffle_method, split_every).finish()
 
 
-def channel_preference(ddf: Any, spec: Any = None, *, window: Any = None, as_of: Any = None,
-        preference_kinds: Sequence[str] = ("service_contact", "complaint"),
-        outreach_kinds: Sequence[str] = ("message_sent", "survey_invitation"),
-        response_days: float = 7.0, customers_split: bool = True, npartitions: int | None = None,
-        shuffle_method: str | None = None, split_every: int = 8, **fields: Any):
+def channel_preference(ddf: Any, spec: Any = None, *, window: Any = None,
+                       as_of: Any = None,
+                       preference_kinds: Sequence[str] = ("service_contact", "complaint"),
+                       outreach_kinds: Sequence[str] = ("message_sent", "survey_invitation"),
+                       response_days: float = 7.0, customers_split: bool = True,
+                       npartitions: int | None = None,
+                       shuffle_method: str | None = None, split_every: int = 8,
+                       **fields: Any):
     """Preferred and most responsive channels on a Dask event table: a
     :class:`cxlens.insight.ChannelPreference` whose tables equal
     :func:`cxlens.insight.channel_preference` on the whole table (no contact points:
@@ -434,25 +438,50 @@ def channel_preference(ddf: Any, spec: Any = None, *, window: Any = None, as_of:
                                               outreach_kinds=outreach_kinds,
                                               response_days=response_days)
 
-    return _insight_summary(ddf, spec, fields, window, build, _d.summarise_channel_preference_bucket,
-                            customers_split, npartitions, shuffle_method, split_every,
-                            first_seen=True).finish()
+    return _insight_summary(ddf, spec, fields, window, build,
+                            _d.summarise_channel_preference_bucket, customers_split,
+                            npartitions, shuffle_method, split_every, first_seen=True).finish()
 
 
 def profitability(ddf: Any, spec: Any = None, *, window: Any = None,
-        cost_kinds: Sequence[str] | None = None, curve_points: int = 101, customers_split: bool = True, npartitions: int | None = None,
-        shuffle_method: str | None = None, split_every: int = 8, **fields: Any):
+                  cost_kinds: Sequence[str] | None = None, curve_points: int = 101,
+                  customers_split: bool = True, npartitions: int | None = None,
+                  shuffle_method: str | None = None, split_every: int = 8,
+                  **fields: Any):
     """Revenue, cost to serve, margin and the whale curve on a Dask event table: a
     :class:`cxlens.insight.Profitability` whose tables equal
-    :func:`cxlens.insight.profitability` on the whole table ."""
+    :func:`cxlens.insight.profitability` on the whole table."""
 
     def build(bounds: tuple[int, int], catalog: list[str]) -> dict[str, Any]:
         return _d.profitability_settings(window=bounds, cost_kinds=cost_kinds,
                                          curve_points=curve_points)
 
-    return _insight_summary(ddf, spec, fields, window, build, _d.summarise_profitability_bucket,
-                            customers_split, npartitions, shuffle_method, split_every,
-                            first_seen=True).finish()
+    return _insight_summary(ddf, spec, fields, window, build,
+                            _d.summarise_profitability_bucket, customers_split,
+                            npartitions, shuffle_method, split_every, first_seen=True).finish()
+
+
+def offering_dimensions(ddf: Any, spec: Any = None, *, window: Any = None,
+                        retention_weeks: float = 13.0, min_support: int = 30,
+                        replicates: int = 200, seed: int = 20240601, confidence: float = 0.95,
+                        customers_split: bool = True, npartitions: int | None = None,
+                        shuffle_method: str | None = None, split_every: int = 8,
+                        **fields: Any):
+    """Offering dimensions on a Dask event table (needs an ``offering`` column): a
+    :class:`cxlens.insight.OfferingDimensions` whose tables equal
+    :func:`cxlens.insight.offering_dimensions` on the whole table, value-lift intervals
+    included (bootstrap weights keyed by customer key). Value is window revenue, retention a
+    purchase in the last ``retention_weeks`` (no per-customer columns)."""
+
+    def build(bounds: tuple[int, int], catalog: list[str]) -> dict[str, Any]:
+        return _d.offering_dimensions_settings(window=bounds, retention_weeks=retention_weeks,
+                                               min_support=min_support,
+                                               replicates=replicates, seed=seed,
+                                               confidence=confidence)
+
+    return _insight_summary(ddf, spec, fields, window, build,
+                            _d.summarise_offering_dimensions_bucket, customers_split,
+                            npartitions, shuffle_method, split_every, first_seen=True).finish()
 
 
 # --- survival ---------------------------------------------------------------------------------

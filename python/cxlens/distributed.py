@@ -945,9 +945,10 @@ def merge_journey_bytes(*parts: bytes) -> bytes:
 
 __all__ += ["InsightSummary", "assisted_channels", "channel_preference_settings",
             "dark_matter_settings", "engagement_settings", "merge_insight_bytes",
-            "profitability_settings", "summarise_channel_preference_bucket",
+            "offering_dimensions_settings", "profitability_settings",
+            "summarise_channel_preference_bucket",
             "summarise_dark_matter_bucket", "summarise_engagement_bucket",
-            "summarise_profitability_bucket"]
+            "summarise_offering_dimensions_bucket", "summarise_profitability_bucket"]
 
 _INSIGHT_KIND = "distributed.insight"
 _INSIGHT_VERSION = 2
@@ -960,12 +961,12 @@ _TIER_NAMES = ("consume_only", "occasional_contributor", "heavy_contributor")
 class InsightSummary:
     """Mergeable summary of one insight analysis over a set of whole customers.
 
-    ``analysis`` is ``"dark_matter"``, ``"engagement"``, ``"channel_preference"`` or
-    ``"profitability"``; ``settings`` the options and the global window it was built with
-    (compared on merge); ``counts`` named float64 arrays that merge by addition; ``tables``
-    row tables: ``customers`` (one row per customer, keyed by ``customer``, ordered by
-    ``_seq``, the customer's first global row: the single-machine customer order; a customer in
-    both summaries is refused), ``journeys`` (one row per case, added up per case) and
+    ``analysis`` is ``"dark_matter"``, ``"engagement"``, ``"channel_preference"``,
+    ``"offering_dimensions"`` or ``"profitability"``; ``settings`` the options and the global
+    window it was built with (compared on merge); ``counts`` named float64 arrays that merge by
+    addition; ``tables`` row tables: ``customers`` (one row per customer, keyed by
+    ``customer``, ordered by ``_seq``, the customer's first global row: the single-machine
+    customer order; a customer in both summaries is refused), ``journeys`` (one row per case, added up per case) and
     ``channel_info`` (the same in every summary). Merging is commutative and associative
     (counts up to floating-point rounding of non-integer sums). Versioned bytes (kind
     ``distributed.insight``, version 2) and pickle round-trip; bytes of another kind or
@@ -1049,11 +1050,13 @@ class InsightSummary:
     def finish(self) -> Any:
         """The result object of the single-machine function: a
         :class:`cxlens.insight.DarkMatter`, :class:`cxlens.insight.Engagement`,
-        :class:`cxlens.insight.ChannelPreference` or :class:`cxlens.insight.Profitability`
+        :class:`cxlens.insight.ChannelPreference`, :class:`cxlens.insight.OfferingDimensions`
+        or :class:`cxlens.insight.Profitability`
         whose tables equal the single-machine tables (dark matter and engagement:
         ``customers`` is None, per-customer rows stay in the buckets)."""
         finish = {"dark_matter": _finish_dark_matter, "engagement": _finish_engagement,
                   "channel_preference": _finish_channel_preference,
+                  "offering_dimensions": _finish_offering_dimensions,
                   "profitability": _finish_profitability}.get(self.analysis)
         if finish is None:
             raise InvalidArgument(f"unknown insight analysis {self.analysis!r}")
@@ -1642,6 +1645,150 @@ def _finish_profitability(s: InsightSummary) -> Any:
         "peak_profit_share": peak_profit, "peak_customer_share": peak_customers})
     result.used = list(s.used)
     return result
+
+
+def offering_dimensions_settings(*, window: tuple[int, int], retention_weeks: float = 13.0,
+                                 min_support: int = 30, replicates: int = 200,
+                                 seed: int = 20240601,
+                                 confidence: float = 0.95) -> dict[str, Any]:
+    """The settings of a distributed offering-dimensions summary (``window`` in UTC ns; the
+    rest as in :func:`cxlens.insight.offering_dimensions`)."""
+    return {"window": [int(window[0]), int(window[1])],
+            "retention_weeks": float(retention_weeks), "min_support": int(min_support),
+            "replicates": int(replicates), "seed": int(seed), "confidence": float(confidence)}
+
+
+_SETS, _DIMS = 16, 4
+
+
+def summarise_offering_dimensions_bucket(frame: pd.DataFrame | None, spec: EventSpec,
+                                         settings: Mapping[str, Any],
+                                         catalog: Sequence[str]) -> bytes:
+    """The offering-dimensions :class:`InsightSummary` bytes of one bucket of whole customers:
+    transitions between dimension sets, customers per set, per final set customers, value and
+    retained sums and the same sums per bootstrap replicate (weights keyed by customer key);
+    per customer the set and whether they had events in the window."""
+    replicates = int(settings["replicates"])
+    counts = {"transitions": np.zeros(_SETS * _DIMS), "reached": np.zeros(_SETS),
+              "sums": np.zeros(_SETS * 3), "replicates": np.zeros((replicates, _SETS * 3))}
+    tables: dict[str, pd.DataFrame] = {}
+    if frame is not None and len(frame):
+        log = bucket_log(frame, spec, catalog)
+        window = settings["window"]
+        s = _core.insight_offering_dimensions_summary(
+            log._native, window_from=int(window[0]), window_to=int(window[1]),
+            retention_weeks=float(settings["retention_weeks"]), replicates=replicates,
+            seed=int(settings["seed"]), confidence=float(settings["confidence"]))
+        counts["transitions"] = np.asarray(s.transitions, dtype=np.float64)
+        counts["reached"] = np.asarray(s.reached, dtype=np.float64)
+        counts["sums"] = np.asarray(s.sums, dtype=np.float64)
+        counts["replicates"] = np.asarray(s.replicate_sums, dtype=np.float64).reshape(
+            replicates, _SETS * 3)
+        keys = log.customers.take(np.asarray(s.customers, dtype=np.int64))
+        rows = pd.DataFrame({"customer": keys.to_numpy() if keys.dtype != object
+                             else keys.astype(object).to_numpy(),
+                             "set": np.asarray(s.set, dtype=np.uint8),
+                             "present": np.asarray(s.present, dtype=np.uint8)})
+        rows["_seq"] = rows["customer"].map(_first_seq(frame, "customer")).to_numpy(np.int64)
+        tables["customers"] = rows
+    used = ["events: offering tags up to the window's end", "value: revenue in the window",
+            "retention: a purchase in the last retention_weeks of the window"]
+    return InsightSummary("offering_dimensions", dict(settings), counts, used,
+                          tables).to_bytes()
+
+
+class _Keys:
+    """Stands in for the log when building a result object from merged rows."""
+
+    def __init__(self, customers: pd.Index) -> None:
+        self.customers = customers
+
+
+def _finish_offering_dimensions(s: InsightSummary) -> Any:
+    """The C++ ``finish_offering_dimensions`` on the merged counts and rows."""
+    from .insight import _DIMENSIONS, OfferingDimensions
+
+    rows = s.tables.get("customers")
+    if rows is None:
+        raise InvalidArgument("offering_dimensions: the summary has no customers")
+    nan = float("nan")
+
+    def ratio(a: float, b: float) -> float:
+        return a / b if b != 0 else nan
+
+    sets = rows["set"].to_numpy(np.int64)
+    present = rows["present"].to_numpy() != 0
+    customers = int(present.sum())
+    engaged = [int(((sets[present] >> d) & 1).sum()) for d in range(_DIMS)]
+    sums = s.counts["sums"]
+    reps = s.counts["replicates"]
+    transitions = s.counts["transitions"]
+    reached = s.counts["reached"]
+    min_support = int(s.settings["min_support"])
+    confidence = float(s.settings["confidence"])
+
+    def name(code: int) -> str:
+        return "none" if code == 0 else "+".join(
+            _DIMENSIONS[d + 1] for d in range(_DIMS) if code >> d & 1)
+
+    def row(dimensions: str, c: float, v: float, r: float) -> dict[str, Any]:
+        return {"dimensions": dimensions, "customers": int(c), "share": ratio(c, customers),
+                "mean_value": ratio(v, c), "retention": ratio(r, c)}
+
+    by_count = [0.0] * 15
+    by_set = []
+    for code in range(_SETS):
+        count = bin(code).count("1")
+        for j in range(3):
+            by_count[count * 3 + j] += float(sums[code * 3 + j])
+        by_set.append(row(name(code), sums[code * 3], sums[code * 3 + 1], sums[code * 3 + 2]))
+    by_count_rows = [row(str(k), by_count[k * 3], by_count[k * 3 + 1], by_count[k * 3 + 2])
+                     for k in range(_DIMS + 1)]
+
+    def mean(table: np.ndarray, code: int, j: int) -> np.ndarray | float:
+        if table.ndim == 1:
+            return ratio(float(table[code * 3 + j]), float(table[code * 3]))
+        return _ratio(table[:, code * 3 + j], table[:, code * 3])
+
+    best = [0] * _SETS
+    best_lift, best_rate, best_score = [nan] * _SETS, [nan] * _SETS, [0.0] * _SETS
+    steps = []
+    for code in range(_SETS):
+        for d in range(_DIMS):
+            if code >> d & 1:
+                continue
+            moved = int(transitions[code * _DIMS + d])
+            if moved == 0:
+                continue
+            to = code | 1 << d
+            rate = ratio(float(moved), float(reached[code]))
+            lift = mean(sums, to, 1) - mean(sums, code, 1)
+            lifts = mean(reps, to, 1) - mean(reps, code, 1)
+            estimate = _interval(lift, lifts, confidence)
+            supported = (moved >= min_support and sums[code * 3] >= min_support
+                         and sums[to * 3] >= min_support)
+            score = rate * lift
+            if supported and lift > 0 and score > best_score[code]:
+                best[code], best_score[code] = d + 1, score
+                best_lift[code], best_rate[code] = lift, rate
+            steps.append({"from_set": name(code), "next": _DIMENSIONS[d + 1],
+                          "transitions": moved, "adoption_rate": rate,
+                          "value_lift": estimate["value"],
+                          "value_lift_lower": estimate["lower"],
+                          "value_lift_upper": estimate["upper"],
+                          "retention_lift": mean(sums, to, 2) - mean(sums, code, 2),
+                          "supported": bool(supported)})
+    recommended = np.where(present, np.asarray(best)[sets], 0).astype(np.uint8)
+    chosen = present & (recommended != 0)
+    expected_lift = np.where(chosen, np.asarray(best_lift)[sets], np.nan)
+    adoption_rate = np.where(chosen, np.asarray(best_rate)[sets], np.nan)
+    native = {"coverage": [(_DIMENSIONS[d + 1], engaged[d], ratio(engaged[d], customers))
+                           for d in range(_DIMS)],
+              "by_count": by_count_rows, "by_set": by_set, "next_steps": steps,
+              "set": sets.astype(np.uint8), "recommended": recommended,
+              "expected_lift": expected_lift, "adoption_rate": adoption_rate,
+              "used": list(s.used)}
+    return OfferingDimensions(native, _Keys(_key_index(rows)))
 
 
 def assisted_channels(catalog: Iterable[str]) -> list[str]:

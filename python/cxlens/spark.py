@@ -51,6 +51,7 @@ __all__ = [
     "directly_follows",
     "engagement_tiers",
     "channel_preference",
+    "offering_dimensions",
     "profitability",
     "journey_summary",
     "variants",
@@ -495,11 +496,13 @@ def engagement_tiers(sdf: Any, spec: Any = None, *, window: Any = None,
                     customers_split, buckets, depth)
 
 
-def channel_preference(sdf: Any, spec: Any = None, *, window: Any = None, as_of: Any = None,
-        preference_kinds: Sequence[str] = ("service_contact", "complaint"),
-        outreach_kinds: Sequence[str] = ("message_sent", "survey_invitation"),
-        response_days: float = 7.0, customers_split: bool = True, buckets: int | None = None, depth: int = 2,
-        **fields: Any):
+def channel_preference(sdf: Any, spec: Any = None, *, window: Any = None,
+                       as_of: Any = None,
+                       preference_kinds: Sequence[str] = ("service_contact", "complaint"),
+                       outreach_kinds: Sequence[str] = ("message_sent", "survey_invitation"),
+                       response_days: float = 7.0, customers_split: bool = True,
+                       buckets: int | None = None,
+                       depth: int = 2, **fields: Any):
     """Preferred and most responsive channels on a Spark event table: a
     :class:`cxlens.insight.ChannelPreference` whose tables equal
     :func:`cxlens.insight.channel_preference` on the whole table (no contact points:
@@ -517,17 +520,39 @@ def channel_preference(sdf: Any, spec: Any = None, *, window: Any = None, as_of:
 
 
 def profitability(sdf: Any, spec: Any = None, *, window: Any = None,
-        cost_kinds: Sequence[str] | None = None, curve_points: int = 101, customers_split: bool = True, buckets: int | None = None, depth: int = 2,
-        **fields: Any):
+                  cost_kinds: Sequence[str] | None = None, curve_points: int = 101,
+                  customers_split: bool = True, buckets: int | None = None,
+                  depth: int = 2, **fields: Any):
     """Revenue, cost to serve, margin and the whale curve on a Spark event table: a
     :class:`cxlens.insight.Profitability` whose tables equal
-    :func:`cxlens.insight.profitability` on the whole table (channels in order of first appearance)."""
+    :func:`cxlens.insight.profitability` on the whole table."""
 
     def build(bounds: tuple[int, int], catalog: list[str]) -> dict[str, Any]:
         return _d.profitability_settings(window=bounds, cost_kinds=cost_kinds,
                                          curve_points=curve_points)
 
     return _insight(sdf, spec, fields, window, build, _d.summarise_profitability_bucket,
+                    customers_split, buckets, depth, first_seen=True)
+
+
+def offering_dimensions(sdf: Any, spec: Any = None, *, window: Any = None,
+                        retention_weeks: float = 13.0, min_support: int = 30,
+                        replicates: int = 200, seed: int = 20240601, confidence: float = 0.95,
+                        customers_split: bool = True, buckets: int | None = None,
+                        depth: int = 2, **fields: Any):
+    """Offering dimensions on a Spark event table (needs an ``offering`` column): a
+    :class:`cxlens.insight.OfferingDimensions` whose tables equal
+    :func:`cxlens.insight.offering_dimensions` on the whole table, value-lift intervals
+    included (bootstrap weights keyed by customer key). Value is window revenue, retention a
+    purchase in the last ``retention_weeks`` (no per-customer columns)."""
+
+    def build(bounds: tuple[int, int], catalog: list[str]) -> dict[str, Any]:
+        return _d.offering_dimensions_settings(window=bounds, retention_weeks=retention_weeks,
+                                               min_support=min_support,
+                                               replicates=replicates, seed=seed,
+                                               confidence=confidence)
+
+    return _insight(sdf, spec, fields, window, build, _d.summarise_offering_dimensions_bucket,
                     customers_split, buckets, depth, first_seen=True)
 
 

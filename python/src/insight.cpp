@@ -597,6 +597,25 @@ insight::EngagementSummary engagement_summary(const EventLog& log, OptTime from,
   return insight::summarise_engagement(query, first, last);
 }
 
+/// The offering-dimensions summary of customers [first, last) of a log (no value or retention
+/// columns: window revenue and a purchase in the last `retention_weeks`).
+insight::OfferingDimensionsSummary offering_dimensions_summary(
+    const EventLog& log, OptTime from, OptTime to, double retention_weeks, std::uint32_t replicates,
+    std::uint64_t seed, double confidence, CustomerId first,
+    std::optional<CustomerId> last_or_all) {
+  const auto last = last_or_all.value_or(static_cast<CustomerId>(log.customer_count()));
+  if (first > last || last > log.customer_count())
+    throw InvalidArgument(
+        "offering_dimensions_summary: customers [first, last) lie outside the log");
+  insight::OfferingDimensionsOptions options;
+  options.window = window_from(from, to);
+  options.retention_weeks = retention_weeks;
+  options.bootstrap = bootstrap_from(replicates, seed, confidence);
+  py::gil_scoped_release release;
+  const auto query = insight::prepare_offering_dimensions(log, options, {}, {});
+  return insight::summarise_offering_dimensions(query, first, last);
+}
+
 }  // namespace
 
 void bind_insight(py::module_& m) {
@@ -632,9 +651,48 @@ void bind_insight(py::module_& m) {
   bind_keyed<insight::ChannelPreferenceSummary>(
       m, "ChannelPreferenceSummary",
       "Mergeable channel-preference rows keyed by customer and counts (merge in any order).");
-  bind_keyed<insight::OfferingDimensionsSummary>(
+  using Offering = insight::OfferingDimensionsSummary;
+  bind_keyed<Offering>(
       m, "OfferingDimensionsSummary",
-      "Mergeable offering-dimension rows keyed by customer and sums (merge in any order).");
+      "Mergeable offering-dimension rows keyed by customer and sums (merge in any order).")
+      .def_property_readonly(
+          "set", [](const Offering& s) { return owned_column(std::vector<std::uint8_t>(s.set)); },
+          "Per row: the dimensions engaged (bit d: dimension d + 1).")
+      .def_property_readonly(
+          "value", [](const Offering& s) { return owned_column(std::vector<double>(s.value)); },
+          "Per row: the value (NaN unknown).")
+      .def_property_readonly(
+          "retained",
+          [](const Offering& s) { return owned_column(std::vector<float>(s.retained)); },
+          "Per row: retained (NaN unknown).")
+      .def_property_readonly(
+          "present",
+          [](const Offering& s) { return owned_column(std::vector<std::uint8_t>(s.present)); },
+          "Per row: 1 when the customer had events in the window.")
+      .def_property_readonly(
+          "transitions",
+          [](const Offering& s) {
+            return owned_column(
+                std::vector<std::uint64_t>(s.transitions.begin(), s.transitions.end()));
+          },
+          "Per set s and dimension d: customers who had exactly s, then engaged d next (s * 4 + "
+          "d).")
+      .def_property_readonly(
+          "reached",
+          [](const Offering& s) {
+            return owned_column(std::vector<std::uint64_t>(s.reached.begin(), s.reached.end()));
+          },
+          "Per set: customers who had it.")
+      .def_property_readonly(
+          "sums",
+          [](const Offering& s) {
+            return owned_column(std::vector<double>(s.sums.begin(), s.sums.end()));
+          },
+          "Per final set: customers, value sum, retained sum (set * 3 + j).")
+      .def_property_readonly(
+          "replicate_sums",
+          [](const Offering& s) { return owned_column(std::vector<double>(s.replicates)); },
+          "`sums` per bootstrap replicate (48 per replicate), weights keyed by customer key.");
   bind_keyed<insight::ProfitabilitySummary>(
       m, "ProfitabilitySummary",
       "Mergeable profitability rows keyed by customer, channel and journey totals (merge in any "
@@ -651,6 +709,12 @@ void bind_insight(py::module_& m) {
         py::arg("active_kinds") = std::vector<std::string>{"purchase", "digital_session"},
         py::arg("period_weeks") = 13.0, py::arg("first") = 0u, py::arg("last") = none,
         "The dark-matter summary of customers [first, last) (default: all; no contact points).");
+  m.def("insight_offering_dimensions_summary", &offering_dimensions_summary, py::arg("log"),
+        py::arg("window_from") = none, py::arg("window_to") = none,
+        py::arg("retention_weeks") = 13.0, py::arg("replicates") = 200u,
+        py::arg("seed") = 20240601ull, py::arg("confidence") = 0.95, py::arg("first") = 0u,
+        py::arg("last") = none,
+        "The offering-dimensions summary of customers [first, last) (default: all).");
   m.def("insight_engagement_summary", &engagement_summary, py::arg("log"),
         py::arg("window_from") = none, py::arg("window_to") = none,
         py::arg("contribution_kinds") = std::vector<std::string>{"community_post"},

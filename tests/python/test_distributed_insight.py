@@ -22,8 +22,8 @@ from cxlens import _core
 from cxlens import distributed as D
 from cxlens import insight as I
 
-COLUMNS = ["customer", "time", "channel", "event", "direction", "value", "score"]
-SPEC = D.EventSpec(value="value", direction="direction", score="score")
+COLUMNS = ["customer", "time", "channel", "event", "direction", "value", "score", "offering"]
+SPEC = D.EventSpec(value="value", direction="direction", score="score", offering="offering")
 COUNTS = ["active", "unseen", "invisible", "bought_once", "silent_app_user", "digital_only"]
 
 
@@ -38,15 +38,17 @@ def events() -> pd.DataFrame:
     frame = world.events[COLUMNS].copy()
     for column in ("channel", "event", "direction"):
         frame[column] = frame[column].astype(str)
+    frame["offering"] = frame["offering"].astype(str).where(frame["offering"].notna(), None)
     return frame.sort_values("time", kind="stable").reset_index(drop=True)
 
 
 @pytest.fixture(scope="module")
 def reference(events):
     log = cxlens.EventLog.from_pandas(events, value="value", direction="direction",
-                                      score="score")
+                                      score="score", offering="offering")
     return {"log": log, "dark": I.dark_matter(log), "engagement": I.engagement_tiers(log),
-            "preference": I.channel_preference(log), "profit": I.profitability(log)}
+            "preference": I.channel_preference(log), "profit": I.profitability(log),
+            "offering": I.offering_dimensions(log, min_support=5)}
 
 
 def check_dark(result, reference) -> None:
@@ -92,6 +94,18 @@ def check_preference(result, reference) -> None:
     assert result.as_of == ref.as_of
 
 
+def check_offering(result, reference) -> None:
+    ref = reference["offering"]
+    assert isinstance(result, I.OfferingDimensions)
+    for name in ("coverage", "by_count", "by_set", "next_steps"):
+        pd.testing.assert_frame_equal(getattr(result, name), getattr(ref, name),
+                                      check_dtype=False, rtol=1e-9, obj=name)
+    assert ref.next_steps["value_lift_lower"].notna().any()
+    assert ref.next_steps["supported"].any()  # recommendations are exercised
+    pd.testing.assert_frame_equal(_as_text(result.customers), _as_text(ref.customers),
+                                  check_dtype=False, rtol=1e-9)
+
+
 def check_profit(result, reference) -> None:
     ref = reference["profit"]
     assert isinstance(result, I.Profitability)
@@ -120,6 +134,9 @@ def local(parts: list[pd.DataFrame], analysis: str, groups: int, reverse: bool =
     elif analysis == "profitability":
         settings = D.profitability_settings(window=window)
         summarise = D.summarise_profitability_bucket
+    elif analysis == "offering_dimensions":
+        settings = D.offering_dimensions_settings(window=window, min_support=5)
+        summarise = D.summarise_offering_dimensions_bucket
     else:
         settings = D.engagement_settings(window=window)
         summarise = D.summarise_engagement_bucket
@@ -177,6 +194,8 @@ def test_buckets_give_the_single_machine_tables(events, reference, n):
     check_preference(local(parts, "channel_preference", groups=min(n, 4)).finish(), reference)
     check_profit(local(parts, "profitability", groups=min(n, 4), reverse=True).finish(),
                  reference)
+    check_offering(local(parts, "offering_dimensions", groups=min(n, 4), reverse=True).finish(),
+                   reference)
 
 
 def test_row_tables_merge_in_any_order_and_refuse_overlap(events, reference):
@@ -251,6 +270,7 @@ def test_dask_insight_equals_single_machine(dask_client, events, reference, n):
     check_engagement(cxd.engagement_tiers(ddf, SPEC), reference)
     check_preference(cxd.channel_preference(ddf, SPEC), reference)
     check_profit(cxd.profitability(ddf, SPEC), reference)
+    check_offering(cxd.offering_dimensions(ddf, SPEC, min_support=5), reference)
 
 
 def test_dask_insight_bad_input(dask_client, events):
@@ -272,11 +292,13 @@ def test_spark_insight_equals_single_machine(spark, events, reference):
     check_engagement(cxs.engagement_tiers(sdf, SPEC), reference)
 
 
-def test_spark_preference_and_profitability_equal_single_machine(spark, events, reference):
+def test_spark_preference_profitability_offering_equal_single_machine(spark, events,
+                                                                     reference):
     import cxlens.spark as cxs
     sdf = spark.createDataFrame(events).repartitionByRange(3, "time")  # customers split
     check_preference(cxs.channel_preference(sdf, SPEC), reference)
     check_profit(cxs.profitability(sdf, SPEC), reference)
+    check_offering(cxs.offering_dimensions(sdf, SPEC, min_support=5), reference)
 
 
 def test_profitability_journeys_by_case(events):
