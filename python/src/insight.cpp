@@ -520,9 +520,9 @@ py::dict run_service_metrics(const EventLog& log, OptTime from, OptTime to,
 /// Binds a mergeable insight summary: versioned bytes, merge and pickle.
 template <class Summary>
 py::class_<Summary> bind_summary(py::module_& m, const char* name, const char* doc) {
-  return py::class_<Summary>(m, name, doc)
-      .def("merge", &Summary::merge, py::arg("other"), py::call_guard<py::gil_scoped_release>(),
-           "Adds another summary of the same analysis and settings.")
+  py::class_<Summary> cls(m, name, doc);
+  cls.def("merge", &Summary::merge, py::arg("other"), py::call_guard<py::gil_scoped_release>(),
+          "Adds another summary of the same analysis and settings.")
       .def(
           "to_bytes", [](const Summary& s) { return py::bytes(s.to_bytes()); },
           "Versioned bytes (cxlens/summary_io.hpp).")
@@ -530,14 +530,15 @@ py::class_<Summary> bind_summary(py::module_& m, const char* name, const char* d
           "from_bytes",
           [](const py::bytes& bytes) { return Summary::from_bytes(std::string_view(bytes)); },
           py::arg("bytes"), "The summary to_bytes wrote; other kinds or versions are refused.")
-      .def_property_readonly_static(
-          "kind", [](const py::object&) { return std::string(Summary::summary_kind); },
-          "The summary's kind in its bytes (e.g. 'insight.dark_matter').")
       .def(py::pickle([](const Summary& s) { return py::make_tuple(py::bytes(s.to_bytes())); },
                       [](const py::tuple& state) {
                         if (state.size() != 1) throw InvalidArgument("insight: bad summary pickle");
                         return Summary::from_bytes(state[0].cast<std::string>());
                       }));
+  // The summary's kind in its bytes (e.g. 'insight.dark_matter'): a plain class attribute (a
+  // static property would carry no docstring).
+  cls.attr("kind") = std::string(Summary::summary_kind);
+  return cls;
 }
 
 /// Binds a summary whose rows are keyed by customer: `bind_summary` plus `len` and `customers`.
