@@ -44,6 +44,9 @@ __all__ = [
     "dark_matter",
     "directly_follows",
     "engagement_tiers",
+    "channel_preference",
+    "offering_dimensions",
+    "profitability",
     "journey_summary",
     "variants",
     "fit",
@@ -325,27 +328,33 @@ def attribution_paths(ddf: Any, spec: Any = None, **options: Any):
 
 # --- insight ----------------------------------------------------------------------------------
 
-def _window_and_catalog(prepared: Any, window: Any) -> tuple[tuple[int, int], list[str]]:
+def _window_and_catalog(prepared: Any, window: Any,
+                        first_seen: bool = False) -> tuple[tuple[int, int], list[str]]:
     """The global window (the single-machine default: first event to just after the last,
-    unless given) and the sorted channel catalog, from one pass over the prepared events."""
+    unless given) and the channel catalog, sorted by name or (``first_seen``) in order of
+    first appearance (the single-machine channel order), from one pass over the events."""
     from .insight import _window as parse_window
 
-    low, high, names = dask.compute(prepared["time"].min(), prepared["time"].max(),
-                                    prepared["channel"].unique())
+    names = (prepared.groupby("channel")["seq"].min() if first_seen
+             else prepared["channel"].unique())
+    low, high, names = dask.compute(prepared["time"].min(), prepared["time"].max(), names)
     if pd.isna(low):
         raise InvalidArgument("the table has no events")
     given = parse_window(window)
     start = int(low) if given[0] is None else given[0]
     end = int(high) + 1 if given[1] is None else given[1]
+    if first_seen:
+        return (start, end), [str(n) for n in names.sort_values(kind="stable").index]
     return (start, end), sorted(str(n) for n in names)
 
 
 def _insight_summary(ddf: Any, spec: Any, fields: dict[str, Any], window: Any, build: Any,
                      summarise: Any, customers_split: bool, npartitions: int | None,
-                     shuffle_method: str | None, split_every: int) -> _d.InsightSummary:
+                     shuffle_method: str | None, split_every: int,
+                     first_seen: bool = False) -> _d.InsightSummary:
     spec, key_kind = _event_spec(ddf, spec, fields)
     prepared = _prepared_events(ddf, spec, key_kind)
-    bounds, catalog = _window_and_catalog(prepared, window)
+    bounds, catalog = _window_and_catalog(prepared, window, first_seen)
     settings = build(bounds, catalog)
     buckets = _buckets(prepared, npartitions, shuffle_method, customers_split, ddf.npartitions)
 
@@ -388,22 +397,92 @@ def engagement_tiers(ddf: Any, spec: Any = None, *, window: Any = None,
                      contribution_kinds: Sequence[str] = ("community_post",),
                      heavy_min_posts: int = 10, members_only: bool = False,
                      repurchase_weeks: float = 26.0, promoter_min_score: float = 9.0,
+                     replicates: int = 200, seed: int = 20240601, confidence: float = 0.95,
                      customers_split: bool = True, npartitions: int | None = None,
                      shuffle_method: str | None = None, split_every: int = 8, **fields: Any):
     """90-9-1 engagement tiers on a Dask event table: a :class:`cxlens.insight.Engagement`
     whose ``tiers``, ``repurchase`` and ratio values equal
-    :func:`cxlens.insight.engagement_tiers` on the whole table (intervals are NaN: bootstrap
-    weights are keyed by the single log's customer ids; ``customers`` is None)."""
+    :func:`cxlens.insight.engagement_tiers` on the whole table, intervals included (bootstrap
+    weights are keyed by the customer key, so they do not depend on the partitioning;
+    ``customers`` is None)."""
 
     def build(bounds: tuple[int, int], catalog: list[str]) -> dict[str, Any]:
         return _d.engagement_settings(window=bounds, contribution_kinds=contribution_kinds,
                                       heavy_min_posts=heavy_min_posts,
                                       members_only=members_only,
                                       repurchase_weeks=repurchase_weeks,
-                                      promoter_min_score=promoter_min_score)
+                                      promoter_min_score=promoter_min_score,
+                                      replicates=replicates, seed=seed,
+                                      confidence=confidence)
 
     return _insight_summary(ddf, spec, fields, window, build, _d.summarise_engagement_bucket,
                             customers_split, npartitions, shuffle_method, split_every).finish()
+
+
+def channel_preference(ddf: Any, spec: Any = None, *, window: Any = None,
+                       as_of: Any = None,
+                       preference_kinds: Sequence[str] = ("service_contact", "complaint"),
+                       outreach_kinds: Sequence[str] = ("message_sent", "survey_invitation"),
+                       response_days: float = 7.0, customers_split: bool = True,
+                       npartitions: int | None = None,
+                       shuffle_method: str | None = None, split_every: int = 8,
+                       **fields: Any):
+    """Preferred and most responsive channels on a Dask event table: a
+    :class:`cxlens.insight.ChannelPreference` whose tables equal
+    :func:`cxlens.insight.channel_preference` on the whole table (no contact points:
+    reachability unknown)."""
+    from .insight import _ns
+
+    def build(bounds: tuple[int, int], catalog: list[str]) -> dict[str, Any]:
+        return _d.channel_preference_settings(window=bounds, as_of=_ns(as_of),
+                                              preference_kinds=preference_kinds,
+                                              outreach_kinds=outreach_kinds,
+                                              response_days=response_days)
+
+    return _insight_summary(ddf, spec, fields, window, build,
+                            _d.summarise_channel_preference_bucket, customers_split,
+                            npartitions, shuffle_method, split_every, first_seen=True).finish()
+
+
+def profitability(ddf: Any, spec: Any = None, *, window: Any = None,
+                  cost_kinds: Sequence[str] | None = None, curve_points: int = 101,
+                  customers_split: bool = True, npartitions: int | None = None,
+                  shuffle_method: str | None = None, split_every: int = 8,
+                  **fields: Any):
+    """Revenue, cost to serve, margin and the whale curve on a Dask event table: a
+    :class:`cxlens.insight.Profitability` whose tables equal
+    :func:`cxlens.insight.profitability` on the whole table."""
+
+    def build(bounds: tuple[int, int], catalog: list[str]) -> dict[str, Any]:
+        return _d.profitability_settings(window=bounds, cost_kinds=cost_kinds,
+                                         curve_points=curve_points)
+
+    return _insight_summary(ddf, spec, fields, window, build,
+                            _d.summarise_profitability_bucket, customers_split,
+                            npartitions, shuffle_method, split_every, first_seen=True).finish()
+
+
+def offering_dimensions(ddf: Any, spec: Any = None, *, window: Any = None,
+                        retention_weeks: float = 13.0, min_support: int = 30,
+                        replicates: int = 200, seed: int = 20240601, confidence: float = 0.95,
+                        customers_split: bool = True, npartitions: int | None = None,
+                        shuffle_method: str | None = None, split_every: int = 8,
+                        **fields: Any):
+    """Offering dimensions on a Dask event table (needs an ``offering`` column): a
+    :class:`cxlens.insight.OfferingDimensions` whose tables equal
+    :func:`cxlens.insight.offering_dimensions` on the whole table, value-lift intervals
+    included (bootstrap weights keyed by customer key). Value is window revenue, retention a
+    purchase in the last ``retention_weeks`` (no per-customer columns)."""
+
+    def build(bounds: tuple[int, int], catalog: list[str]) -> dict[str, Any]:
+        return _d.offering_dimensions_settings(window=bounds, retention_weeks=retention_weeks,
+                                               min_support=min_support,
+                                               replicates=replicates, seed=seed,
+                                               confidence=confidence)
+
+    return _insight_summary(ddf, spec, fields, window, build,
+                            _d.summarise_offering_dimensions_bucket, customers_split,
+                            npartitions, shuffle_method, split_every, first_seen=True).finish()
 
 
 # --- survival ---------------------------------------------------------------------------------

@@ -944,12 +944,15 @@ def merge_journey_bytes(*parts: bytes) -> bytes:
 # exactly; revenue sums up to floating-point rounding) and finish into the tables
 # :func:`cxlens.insight.dark_matter` and :func:`cxlens.insight.engagement_tiers` return.
 
-__all__ += ["InsightSummary", "assisted_channels", "dark_matter_settings",
-            "engagement_settings", "merge_insight_bytes", "summarise_dark_matter_bucket",
-            "summarise_engagement_bucket"]
+__all__ += ["InsightSummary", "assisted_channels", "channel_preference_settings",
+            "dark_matter_settings", "engagement_settings", "merge_insight_bytes",
+            "offering_dimensions_settings", "profitability_settings",
+            "summarise_channel_preference_bucket",
+            "summarise_dark_matter_bucket", "summarise_engagement_bucket",
+            "summarise_offering_dimensions_bucket", "summarise_profitability_bucket"]
 
 _INSIGHT_KIND = "distributed.insight"
-_INSIGHT_VERSION = 1
+_INSIGHT_VERSION = 2
 _DARK_COUNTS = ("active", "unseen", "invisible", "bought_once", "silent_app_user",
                 "digital_only")
 _TIER_NAMES = ("consume_only", "occasional_contributor", "heavy_contributor")
@@ -957,18 +960,25 @@ _TIER_NAMES = ("consume_only", "occasional_contributor", "heavy_contributor")
 
 @dataclass
 class InsightSummary:
-    """Additive counts of one insight analysis over a set of customers.
+    """Mergeable summary of one insight analysis over a set of whole customers.
 
-    ``analysis`` is ``"dark_matter"`` or ``"engagement"``; ``settings`` the options and the
-    global window it was built with (compared on merge); ``counts`` named float64 arrays that
-    merge by addition. Versioned bytes (kind ``distributed.insight``) and pickle round-trip;
-    bytes of another kind or version, another analysis or other settings are refused with
+    ``analysis`` is ``"dark_matter"``, ``"engagement"``, ``"channel_preference"``,
+    ``"offering_dimensions"`` or ``"profitability"``; ``settings`` the options and the global
+    window it was built with (compared on merge); ``counts`` named float64 arrays that merge by
+    addition; ``tables`` row tables: ``customers`` (one row per customer, keyed by
+    ``customer``, ordered by ``_seq``, the customer's first global row: the single-machine
+    customer order; a customer in both summaries is refused), ``journeys`` (one row per case, added up per case) and
+    ``channel_info`` (the same in every summary). Merging is commutative and associative
+    (counts up to floating-point rounding of non-integer sums). Versioned bytes (kind
+    ``distributed.insight``, version 2) and pickle round-trip; bytes of another kind or
+    version, another analysis or other settings are refused with
     :class:`cxlens.InvalidArgument`."""
 
     analysis: str
     settings: dict[str, Any]
     counts: dict[str, np.ndarray]
     used: list[str] = field(default_factory=list)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def merge(self, other: "InsightSummary") -> "InsightSummary":
         """Adds another summary of the same analysis and settings; returns self."""
@@ -985,20 +995,28 @@ class InsightSummary:
                                   "merged")
         for name, values in other.counts.items():
             self.counts[name] = self.counts[name] + values
+        for name, table in other.tables.items():
+            mine = self.tables.get(name)
+            self.tables[name] = table.copy() if mine is None else _merge_table(
+                name, mine, table, self.analysis)
         if not self.used:
             self.used = list(other.used)
         return self
 
     def to_bytes(self) -> bytes:
-        """Versioned bytes: a JSON header (analysis, settings, used, array names and shapes)
-        and the arrays as little-endian float64."""
+        """Versioned bytes: a JSON header (analysis, settings, used, array names and shapes,
+        table columns and dtypes), the arrays as little-endian float64, then the table
+        columns (numbers in their little-endian dtype, text as lengths and UTF-8)."""
         names = sorted(self.counts)
+        tables = sorted(self.tables)
         header = json.dumps({"analysis": self.analysis, "settings": self.settings,
                              "used": self.used,
-                             "arrays": [[n, list(self.counts[n].shape)] for n in names]},
+                             "arrays": [[n, list(self.counts[n].shape)] for n in names],
+                             "tables": [[n, _table_columns(self.tables[n])] for n in tables]},
                             sort_keys=True).encode()
         body = b"".join(np.ascontiguousarray(self.counts[n], dtype="<f8").tobytes()
                         for n in names)
+        body += b"".join(_table_bytes(self.tables[n]) for n in tables)
         payload = struct.pack("<Q", len(header)) + header + body
         return _core.wrap_summary(_INSIGHT_KIND, _INSIGHT_VERSION, payload)
 
@@ -1017,11 +1035,14 @@ class InsightSummary:
                 counts[name] = np.frombuffer(payload[at:at + size], dtype="<f8").astype(
                     np.float64).reshape(shape)
                 at += size
-        except (ValueError, KeyError, TypeError) as error:
+            tables = {}
+            for name, columns in meta["tables"]:
+                tables[name], at = _read_table(payload, at, columns)
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
             raise InvalidArgument("insight summary bytes are damaged") from error
         if at != len(payload):
             raise InvalidArgument("insight summary bytes have trailing data")
-        return cls(meta["analysis"], meta["settings"], counts, list(meta["used"]))
+        return cls(meta["analysis"], meta["settings"], counts, list(meta["used"]), tables)
 
     def __reduce__(self):
         return (InsightSummary.from_bytes, (self.to_bytes(),))
@@ -1029,14 +1050,109 @@ class InsightSummary:
     # -- finish --
     def finish(self) -> Any:
         """The result object of the single-machine function: a
-        :class:`cxlens.insight.DarkMatter` or :class:`cxlens.insight.Engagement` whose tables
-        equal the single-machine tables (``customers`` is None: per-customer rows stay in the
-        buckets)."""
-        if self.analysis == "dark_matter":
-            return _finish_dark_matter(self)
-        if self.analysis == "engagement":
-            return _finish_engagement(self)
-        raise InvalidArgument(f"unknown insight analysis {self.analysis!r}")
+        :class:`cxlens.insight.DarkMatter`, :class:`cxlens.insight.Engagement`,
+        :class:`cxlens.insight.ChannelPreference`, :class:`cxlens.insight.OfferingDimensions`
+        or :class:`cxlens.insight.Profitability`
+        whose tables equal the single-machine tables (dark matter and engagement:
+        ``customers`` is None, per-customer rows stay in the buckets)."""
+        finish = {"dark_matter": _finish_dark_matter, "engagement": _finish_engagement,
+                  "channel_preference": _finish_channel_preference,
+                  "offering_dimensions": _finish_offering_dimensions,
+                  "profitability": _finish_profitability}.get(self.analysis)
+        if finish is None:
+            raise InvalidArgument(f"unknown insight analysis {self.analysis!r}")
+        return finish(self)
+
+
+def _table_columns(frame: pd.DataFrame) -> list[list[Any]]:
+    columns = []
+    for name in frame.columns:
+        values = frame[name]
+        kind = "text" if values.dtype == object else np.dtype(values.dtype).newbyteorder(
+            "<").str
+        columns.append([str(name), kind, int(len(frame))])
+    return columns
+
+
+def _table_bytes(frame: pd.DataFrame) -> bytes:
+    out = []
+    for name in frame.columns:
+        values = frame[name]
+        if values.dtype == object:
+            encoded = [str(v).encode() for v in values]
+            out.append(np.array([len(e) for e in encoded], dtype="<i8").tobytes())
+            out.append(b"".join(encoded))
+        else:
+            dtype = np.dtype(values.dtype).newbyteorder("<")
+            out.append(np.ascontiguousarray(values.to_numpy(), dtype=dtype).tobytes())
+    return b"".join(out)
+
+
+def _read_table(payload: bytes, at: int, columns: list[list[Any]]) -> tuple[pd.DataFrame, int]:
+    data: dict[str, Any] = {}
+    for name, kind, rows in columns:
+        if kind == "text":
+            size = 8 * rows
+            if at + size > len(payload):
+                raise ValueError("short")
+            lengths = np.frombuffer(payload[at:at + size], dtype="<i8")
+            at += size
+            texts = []
+            for n in lengths:
+                if n < 0 or at + n > len(payload):
+                    raise ValueError("short")
+                texts.append(payload[at:at + n].decode())
+                at += int(n)
+            data[name] = pd.Series(texts, dtype=object)
+        else:
+            dtype = np.dtype(kind)
+            size = dtype.itemsize * rows
+            if at + size > len(payload):
+                raise ValueError("short")
+            data[name] = np.frombuffer(payload[at:at + size], dtype=dtype).astype(
+                dtype.newbyteorder("="))
+            at += size
+    return pd.DataFrame(data), at
+
+
+def _merge_table(name: str, mine: pd.DataFrame, theirs: pd.DataFrame,
+                 what: str) -> pd.DataFrame:
+    """Merges two row tables of an insight summary (see :class:`InsightSummary`)."""
+    if list(mine.columns) != list(theirs.columns):
+        raise InvalidArgument(f"{what} summaries with different {name} columns cannot be merged")
+    if name == "channel_info":
+        if len(mine) and len(theirs) and not mine.equals(theirs):
+            raise InvalidArgument(f"{what} summaries of other channel catalogs cannot be merged")
+        return mine if len(mine) else theirs.copy()
+    both = pd.concat([mine, theirs], ignore_index=True)
+    if name == "customers":
+        if both["customer"].duplicated().any():
+            raise InvalidArgument(f"{what}: summaries of overlapping customers cannot be "
+                                  "merged (a customer is in both)")
+        return both.sort_values("_seq", kind="stable").reset_index(drop=True)
+    if name == "journeys":
+        return _add_journeys(both)
+    raise InvalidArgument(f"{what} summary has an unknown table {name!r}")
+
+
+def _add_journeys(rows: pd.DataFrame) -> pd.DataFrame:
+    """Journey rows added up per case: the customer of the case is the one first seen (as the
+    single-machine summary keeps the lowest customer code); known cost stays unknown (NaN)
+    when any part has unknown cost."""
+    if not rows["case"].duplicated().any():
+        return rows.sort_values("_seq", kind="stable").reset_index(drop=True)
+    rows = rows.sort_values(["case", "_cseq"], kind="stable")
+    grouped = rows.groupby("case", sort=False)
+    out = grouped.first()[["customer", "_cseq"]]
+    out["events"] = grouped["events"].sum().astype(rows["events"].dtype)
+    out["revenue"] = grouped["revenue"].sum()
+    out["cost"] = grouped["cost"].sum(min_count=0)
+    out["unknown_cost_events"] = grouped["unknown_cost_events"].sum().astype(
+        rows["unknown_cost_events"].dtype)
+    out["_seq"] = grouped["_seq"].min()
+    out.loc[out["unknown_cost_events"] > 0, "cost"] = np.nan
+    out = out.reset_index()[list(rows.columns)]
+    return out.sort_values("_seq", kind="stable").reset_index(drop=True)
 
 
 def _ratio(numerator: np.ndarray | float, denominator: np.ndarray | float) -> np.ndarray:
@@ -1153,13 +1269,16 @@ def engagement_settings(*, window: tuple[int, int],
                         contribution_kinds: Iterable[str] = ("community_post",),
                         heavy_min_posts: int = 10, members_only: bool = False,
                         repurchase_weeks: float = 26.0,
-                        promoter_min_score: float = 9.0) -> dict[str, Any]:
-    """The settings of a distributed engagement summary (``window`` in UTC ns)."""
+                        promoter_min_score: float = 9.0, replicates: int = 200,
+                        seed: int = 20240601, confidence: float = 0.95) -> dict[str, Any]:
+    """The settings of a distributed engagement summary (``window`` in UTC ns; bootstrap
+    ``replicates``, ``seed`` and ``confidence`` as in :func:`cxlens.insight.engagement_tiers`)."""
     return {"window": [int(window[0]), int(window[1])],
             "contribution_kinds": [str(k) for k in contribution_kinds],
             "heavy_min_posts": int(heavy_min_posts), "members_only": bool(members_only),
             "repurchase_weeks": float(repurchase_weeks),
-            "promoter_min_score": float(promoter_min_score)}
+            "promoter_min_score": float(promoter_min_score), "replicates": int(replicates),
+            "seed": int(seed), "confidence": float(confidence)}
 
 
 def summarise_engagement_bucket(frame: pd.DataFrame | None, spec: EventSpec,
@@ -1167,11 +1286,14 @@ def summarise_engagement_bucket(frame: pd.DataFrame | None, spec: EventSpec,
                                 catalog: Sequence[str]) -> bytes:
     """The engagement :class:`InsightSummary` bytes of one bucket of whole customers: per
     tier customers, contributions and revenue; engaged and consume-only customers and revenue;
-    loyal and other customers and how many bought again."""
+    loyal and other customers and how many bought again; the same sums per bootstrap
+    replicate (weights keyed by the customer key, so any bucketing gives the same replicates)."""
     from .insight import engagement_tiers
 
+    replicates = int(settings.get("replicates", 0))
     counts = {"tier_customers": np.zeros(3), "tier_posts": np.zeros(3),
-              "tier_revenue": np.zeros(3), "sums": np.zeros(8)}
+              "tier_revenue": np.zeros(3), "sums": np.zeros(8),
+              "replicates": np.zeros((replicates, 8))}
     used: list[str] = []
     if frame is not None and len(frame):
         log = bucket_log(frame, spec, catalog)
@@ -1200,6 +1322,19 @@ def summarise_engagement_bucket(frame: pd.DataFrame | None, spec: EventSpec,
                                    revenue[consume].sum(), is_loyal.sum(),
                                    again[is_loyal].sum(), is_other.sum(),
                                    again[is_other].sum()], dtype=np.float64)
+        if replicates:
+            window = settings["window"]
+            native = _core.insight_engagement_summary(
+                log._native, window_from=int(window[0]), window_to=int(window[1]),
+                contribution_kinds=list(settings["contribution_kinds"]),
+                heavy_min_posts=int(settings["heavy_min_posts"]),
+                members_only=bool(settings["members_only"]),
+                repurchase_weeks=float(settings["repurchase_weeks"]),
+                promoter_min_score=float(settings["promoter_min_score"]),
+                replicates=replicates, seed=int(settings["seed"]),
+                confidence=float(settings["confidence"]))
+            counts["replicates"] = np.asarray(native.replicate_sums,
+                                              dtype=np.float64).reshape(replicates, 8)
         used = list(result.used)
     return InsightSummary("engagement", dict(settings), counts, used).to_bytes()
 
@@ -1218,24 +1353,443 @@ def _finish_engagement(s: InsightSummary) -> Any:
     sums = s.counts["sums"]
     revenue_ratio = float(_ratio(_ratio(sums[1], sums[0]), _ratio(sums[3], sums[2])))
     repurchase_ratio = float(_ratio(_ratio(sums[5], sums[4]), _ratio(sums[7], sums[6])))
-    nan = float("nan")
+    reps = s.counts.get("replicates", np.zeros((0, 8)))
+    confidence = float(s.settings.get("confidence", 0.95))
+    revenue_reps = _ratio(_ratio(reps[:, 1], reps[:, 0]), _ratio(reps[:, 3], reps[:, 2]))
+    repurchase_reps = _ratio(_ratio(reps[:, 5], reps[:, 4]), _ratio(reps[:, 7], reps[:, 6]))
     result = object.__new__(Engagement)
     result._tables = ("tiers", "ratios")  # no per-customer table
     result.tiers = tiers
     result.ratios = pd.DataFrame({
-        "engaged_revenue_ratio": pd.Series({"value": revenue_ratio, "lower": nan,
-                                            "upper": nan, "standard_error": nan}),
-        "loyal_repurchase_ratio": pd.Series({"value": repurchase_ratio, "lower": nan,
-                                             "upper": nan, "standard_error": nan})}).T
+        "engaged_revenue_ratio": pd.Series(_interval(revenue_ratio, revenue_reps, confidence)),
+        "loyal_repurchase_ratio": pd.Series(_interval(repurchase_ratio, repurchase_reps,
+                                                      confidence))}).T
     result.repurchase = pd.DataFrame(
         {"customers": [int(sums[4]), int(sums[6])],
          "repurchase_rate": [float(_ratio(sums[5], sums[4])), float(_ratio(sums[7], sums[6]))]},
         index=pd.Index(["loyal", "other"], name="group"))
     result.customers = None
-    result.used = list(s.used) + [
-        "intervals: not computed on partitioned data (bootstrap weights are keyed by the "
-        "log's customer ids); run cxlens.insight.engagement_tiers for them"]
+    result.used = list(s.used)
     return result
+
+
+def _interval(value: float, replicates: np.ndarray, confidence: float) -> dict[str, float]:
+    """The C++ ``estimate_from``: percentile interval and standard error of the finite
+    replicates (fewer than 10: unknown)."""
+    nan = float("nan")
+    r = np.sort(np.asarray(replicates, dtype=np.float64)[np.isfinite(replicates)])
+    if len(r) < 10 or not 0 < confidence < 1:
+        return {"value": value, "lower": nan, "upper": nan, "standard_error": nan}
+
+    def quantile(q: float) -> float:
+        at = q * (len(r) - 1)
+        below = int(np.floor(at))
+        above = min(below + 1, len(r) - 1)
+        return float(r[below] + (at - below) * (r[above] - r[below]))
+
+    mean = float(np.cumsum(r)[-1]) / len(r)
+    squares = float(np.cumsum((r - mean) * (r - mean))[-1])
+    return {"value": value, "lower": quantile((1 - confidence) / 2),
+            "upper": quantile(1 - (1 - confidence) / 2),
+            "standard_error": float(np.sqrt(squares / (len(r) - 1)))}
+
+
+def _first_seq(frame: pd.DataFrame, by: str) -> pd.Series:
+    """Each key's first global row (``seq``): the single-machine code order of customers and
+    cases is their order of first appearance."""
+    return frame.groupby(by, sort=False)["seq"].min()
+
+
+def _customer_rows(customers: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """A per-customer result table as summary rows: the key as column ``customer``, text
+    columns for categories, ``_seq`` the customer's first global row."""
+    rows = customers.reset_index()
+    rows.columns = ["customer"] + list(rows.columns[1:])
+    for name in rows.columns:
+        if isinstance(rows[name].dtype, pd.CategoricalDtype):
+            rows[name] = rows[name].astype(str).astype(object)
+    rows["_seq"] = rows["customer"].map(_first_seq(frame, "customer")).to_numpy(np.int64)
+    return rows
+
+
+def _window_arg(settings: Mapping[str, Any]) -> tuple[pd.Timestamp, pd.Timestamp]:
+    return tuple(pd.Timestamp(t, tz="UTC") for t in settings["window"])  # type: ignore
+
+
+def channel_preference_settings(*, window: tuple[int, int], as_of: int | None = None,
+                                preference_kinds: Iterable[str] = ("service_contact",
+                                                                   "complaint"),
+                                outreach_kinds: Iterable[str] = ("message_sent",
+                                                                 "survey_invitation"),
+                                response_days: float = 7.0) -> dict[str, Any]:
+    """The settings of a distributed channel-preference summary (``window`` and ``as_of`` in
+    UTC ns; ``as_of`` None: the last nanosecond of the window, as single-machine)."""
+    return {"window": [int(window[0]), int(window[1])],
+            "as_of": int(window[1]) - 1 if as_of is None else int(as_of),
+            "preference_kinds": [str(k) for k in preference_kinds],
+            "outreach_kinds": [str(k) for k in outreach_kinds],
+            "response_days": float(response_days)}
+
+
+_PREFERENCE_COUNTS = ("preferring", "inbound", "sent", "answered")
+_PREFERENCE_TOTALS = ("customers", "with_preference", "reachable_anywhere",
+                      "preferred_unreachable", "preferred_unknown",
+                      "preferred_unreachable_reachable_elsewhere")
+
+
+def summarise_channel_preference_bucket(frame: pd.DataFrame | None, spec: EventSpec,
+                                        settings: Mapping[str, Any],
+                                        catalog: Sequence[str]) -> bytes:
+    """The channel-preference :class:`InsightSummary` bytes of one bucket of whole customers:
+    per channel preferring customers, self-initiated contacts, outreach sent and answered;
+    the totals; the per-customer rows. No contact points: reachability is unknown."""
+    from .insight import channel_preference
+
+    counts = {"channels": np.zeros((len(catalog), len(_PREFERENCE_COUNTS))),
+              "totals": np.zeros(len(_PREFERENCE_TOTALS))}
+    used: list[str] = []
+    tables: dict[str, pd.DataFrame] = {}
+    if frame is not None and len(frame):
+        log = bucket_log(frame, spec, catalog)
+        result = channel_preference(
+            log, window=_window_arg(settings), as_of=pd.Timestamp(settings["as_of"], tz="UTC"),
+            preference_kinds=settings["preference_kinds"],
+            outreach_kinds=settings["outreach_kinds"],
+            response_days=settings["response_days"], threads=1)
+        rows = result.channels.loc[list(catalog)]
+        counts["channels"] = rows[list(_PREFERENCE_COUNTS)].to_numpy(dtype=np.float64)
+        counts["totals"] = result.totals[list(_PREFERENCE_TOTALS)].to_numpy(dtype=np.float64)
+        tables["customers"] = _customer_rows(result.customers, frame)
+        tables["channel_info"] = pd.DataFrame({
+            "channel": pd.Series(list(catalog), dtype=object),
+            "kind": rows["kind"].astype(str).astype(object).to_numpy()})
+        used = list(result.used)
+    return InsightSummary("channel_preference", dict(settings), counts, used,
+                          tables).to_bytes()
+
+
+def _categories(values: pd.Series, names: list[str]) -> pd.Categorical:
+    return pd.Categorical(values.to_numpy(), categories=names)
+
+
+def _key_index(rows: pd.DataFrame) -> pd.Index:
+    keys = rows["customer"]
+    if keys.dtype != object:
+        return pd.Index(keys.to_numpy(np.int64), name="customer")
+    return pd.Index(keys.to_numpy(), dtype=object, name="customer")
+
+
+def _finish_channel_preference(s: InsightSummary) -> Any:
+    from .insight import _REACH, ChannelPreference
+
+    info = s.tables.get("channel_info")
+    rows = s.tables.get("customers")
+    if info is None or rows is None:
+        raise InvalidArgument("channel_preference: the summary has no customers")
+    names = [str(n) for n in info["channel"]]
+    c = s.counts["channels"]
+    preferring, inbound, sent, answered = (c[:, j] for j in range(4))
+    totals = s.counts["totals"]
+    nan = np.full(len(names), np.nan)
+    channels = pd.DataFrame({
+        "kind": info["kind"].to_numpy(), "preferring": preferring.astype(np.uint64),
+        "inbound": inbound.astype(np.uint64),
+        "inbound_share": _ratio(inbound, inbound.sum()),
+        "sent": sent.astype(np.uint64), "answered": answered.astype(np.uint64),
+        "response_rate": _ratio(answered, sent),
+        "consent_known": np.zeros(len(names), dtype=bool), "reachable": nan,
+        "reachable_share": nan, "preferring_reachable": nan, "gap": nan,
+    }, index=pd.Index(names, name="channel"))
+    result = object.__new__(ChannelPreference)
+    result.channels = channels
+    labels = names + ["<none>"]
+    result.customers = pd.DataFrame({
+        "preferred": _categories(rows["preferred"], labels),
+        "preferred_share": rows["preferred_share"].to_numpy(),
+        "contacts": rows["contacts"].to_numpy(),
+        "responsive": _categories(rows["responsive"], labels),
+        "response_rate": rows["response_rate"].to_numpy(),
+        "reach": _categories(rows["reach"], list(_REACH)),
+        "reachable_channels": rows["reachable_channels"].to_numpy(),
+    }, index=_key_index(rows))
+    result.totals = pd.Series({k: int(v) for k, v in zip(_PREFERENCE_TOTALS, totals)},
+                              name="customers")
+    result.as_of = pd.Timestamp(s.settings["as_of"], tz="UTC")
+    result.used = list(s.used)
+    return result
+
+
+def profitability_settings(*, window: tuple[int, int], cost_kinds: Iterable[str] | None = None,
+                           curve_points: int = 101) -> dict[str, Any]:
+    """The settings of a distributed profitability summary (``window`` in UTC ns;
+    ``cost_kinds`` None: the single-machine default)."""
+    return {"window": [int(window[0]), int(window[1])],
+            "cost_kinds": None if cost_kinds is None else [str(k) for k in cost_kinds],
+            "curve_points": int(curve_points)}
+
+
+_PROFIT_COUNTS = ("revenue", "contacts", "cost", "unknown_cost_contacts")
+_PROFIT_TOTALS = ("cost", "customers_unknown", "unknown_cost_contacts")
+
+
+def summarise_profitability_bucket(frame: pd.DataFrame | None, spec: EventSpec,
+                                   settings: Mapping[str, Any],
+                                   catalog: Sequence[str]) -> bytes:
+    """The profitability :class:`InsightSummary` bytes of one bucket of whole customers: per
+    channel revenue, costed contacts, known cost and contacts of unknown cost; known cost,
+    customers and contacts of unknown cost; per-customer and per-journey rows."""
+    from .insight import profitability
+
+    counts = {"channels": np.zeros((len(catalog), len(_PROFIT_COUNTS))),
+              "totals": np.zeros(len(_PROFIT_TOTALS))}
+    used: list[str] = []
+    tables: dict[str, pd.DataFrame] = {}
+    if frame is not None and len(frame):
+        log = bucket_log(frame, spec, catalog)
+        result = profitability(log, window=_window_arg(settings),
+                               cost_kinds=settings["cost_kinds"],
+                               curve_points=settings["curve_points"], threads=1)
+        rows = result.channels.loc[list(catalog)]
+        values = rows[list(_PROFIT_COUNTS)].to_numpy(dtype=np.float64)
+        counts["channels"] = np.nan_to_num(values, nan=0.0)  # cost NaN: all unknown, known 0
+        counts["totals"] = result.totals[list(_PROFIT_TOTALS)].to_numpy(dtype=np.float64)
+        customers = _customer_rows(result.customers, frame)
+        tables["customers"] = customers
+        tables["channel_info"] = pd.DataFrame({
+            "channel": pd.Series(list(catalog), dtype=object),
+            "cost_per_contact": rows["cost_per_contact"].to_numpy(dtype=np.float64)})
+        journeys = result.journeys.drop(columns="margin").copy()
+        journeys["case"] = journeys["case"].astype(str).astype(object)
+        if len(journeys) and "case_id" in frame:
+            case_seq = _first_seq(frame.assign(case_id=frame["case_id"].astype(str)),
+                                  "case_id")
+            journeys["_seq"] = journeys["case"].map(case_seq).to_numpy(np.int64)
+        else:
+            journeys["_seq"] = np.zeros(len(journeys), dtype=np.int64)
+        journeys["_cseq"] = journeys["customer"].map(
+            customers.set_index("customer")["_seq"]).to_numpy(np.int64)
+        if customers["customer"].dtype != object:
+            journeys["customer"] = journeys["customer"].to_numpy(np.int64)
+        else:
+            journeys["customer"] = journeys["customer"].astype(object)
+        tables["journeys"] = journeys.reset_index(drop=True)
+        used = list(result.used)
+    return InsightSummary("profitability", dict(settings), counts, used, tables).to_bytes()
+
+
+def _finish_profitability(s: InsightSummary) -> Any:
+    from .insight import Profitability
+
+    info = s.tables.get("channel_info")
+    rows = s.tables.get("customers")
+    if info is None or rows is None:
+        raise InvalidArgument("profitability: the summary has no customers")
+    names = [str(n) for n in info["channel"]]
+    c = s.counts["channels"]
+    contacts, unknown = c[:, 1], c[:, 3]
+    cost = np.where((contacts == 0) | (unknown < contacts), c[:, 2], np.nan)
+    channels = pd.DataFrame({
+        "revenue": c[:, 0], "contacts": contacts.astype(np.uint64), "cost": cost,
+        "unknown_cost_contacts": unknown.astype(np.uint64),
+        "cost_per_contact": info["cost_per_contact"].to_numpy()},
+        index=pd.Index(names, name="channel"))
+    result = object.__new__(Profitability)
+    result.channels = channels
+    result.customers = pd.DataFrame({
+        "revenue": rows["revenue"].to_numpy(), "cost": rows["cost"].to_numpy(),
+        "margin": rows["margin"].to_numpy(), "contacts": rows["contacts"].to_numpy()},
+        index=_key_index(rows))
+    journeys = s.tables.get("journeys")
+    if journeys is None or not len(journeys):
+        result.journeys = pd.DataFrame({"case": [], "customer": [], "events": [],
+                                        "revenue": [], "cost": [],
+                                        "unknown_cost_events": []})
+    else:
+        result.journeys = journeys.drop(columns=["_seq", "_cseq"]).reset_index(drop=True)
+    result.journeys["margin"] = result.journeys["revenue"] - result.journeys["cost"]
+    # Totals and the whale curve in the single-machine order (customer code order, sums
+    # in that order), so they equal the single-machine numbers exactly.
+    revenue = rows["revenue"].to_numpy(np.float64)
+    margin = rows["margin"].to_numpy(np.float64)
+    present = ~np.isnan(revenue)
+    known = present & ~np.isnan(margin)
+
+    def ordered_sum(values: np.ndarray) -> float:
+        return float(np.cumsum(values)[-1]) if len(values) else 0.0
+
+    total = ordered_sum(margin[known])
+    order = np.argsort(-margin[known], kind="stable")
+    sorted_margins = margin[known][order]
+    cumulative = np.concatenate([[0.0], np.cumsum(sorted_margins)])
+    points = int(s.settings["curve_points"])
+    curve = []
+    if len(sorted_margins):
+        for p in range(points):
+            share = p / (points - 1)
+            k = int(np.floor(share * len(sorted_margins) + 0.5))
+            curve.append((share, float(cumulative[k]),
+                          float(cumulative[k] / total) if total > 0 else float("nan")))
+    result.whale_curve = pd.DataFrame(curve, columns=["customer_share", "profit",
+                                                      "profit_share"])
+    nan = float("nan")
+    if len(sorted_margins) and total > 0:
+        peak = int(np.argmax(cumulative))
+        peak_profit, peak_customers = cumulative[peak] / total, peak / len(sorted_margins)
+    else:
+        peak_profit = peak_customers = nan
+    extra = dict(zip(_PROFIT_TOTALS, s.counts["totals"]))
+    result.totals = pd.Series({
+        "revenue": ordered_sum(revenue[present]), "cost": float(extra["cost"]),
+        "margin": total, "customers": int(present.sum()),
+        "customers_unknown": int(extra["customers_unknown"]),
+        "unknown_cost_contacts": int(extra["unknown_cost_contacts"]),
+        "peak_profit_share": peak_profit, "peak_customer_share": peak_customers})
+    result.used = list(s.used)
+    return result
+
+
+def offering_dimensions_settings(*, window: tuple[int, int], retention_weeks: float = 13.0,
+                                 min_support: int = 30, replicates: int = 200,
+                                 seed: int = 20240601,
+                                 confidence: float = 0.95) -> dict[str, Any]:
+    """The settings of a distributed offering-dimensions summary (``window`` in UTC ns; the
+    rest as in :func:`cxlens.insight.offering_dimensions`)."""
+    return {"window": [int(window[0]), int(window[1])],
+            "retention_weeks": float(retention_weeks), "min_support": int(min_support),
+            "replicates": int(replicates), "seed": int(seed), "confidence": float(confidence)}
+
+
+_SETS, _DIMS = 16, 4
+
+
+def summarise_offering_dimensions_bucket(frame: pd.DataFrame | None, spec: EventSpec,
+                                         settings: Mapping[str, Any],
+                                         catalog: Sequence[str]) -> bytes:
+    """The offering-dimensions :class:`InsightSummary` bytes of one bucket of whole customers:
+    transitions between dimension sets, customers per set, per final set customers, value and
+    retained sums and the same sums per bootstrap replicate (weights keyed by customer key);
+    per customer the set and whether they had events in the window."""
+    replicates = int(settings["replicates"])
+    counts = {"transitions": np.zeros(_SETS * _DIMS), "reached": np.zeros(_SETS),
+              "sums": np.zeros(_SETS * 3), "replicates": np.zeros((replicates, _SETS * 3))}
+    tables: dict[str, pd.DataFrame] = {}
+    if frame is not None and len(frame):
+        log = bucket_log(frame, spec, catalog)
+        window = settings["window"]
+        s = _core.insight_offering_dimensions_summary(
+            log._native, window_from=int(window[0]), window_to=int(window[1]),
+            retention_weeks=float(settings["retention_weeks"]), replicates=replicates,
+            seed=int(settings["seed"]), confidence=float(settings["confidence"]))
+        counts["transitions"] = np.asarray(s.transitions, dtype=np.float64)
+        counts["reached"] = np.asarray(s.reached, dtype=np.float64)
+        counts["sums"] = np.asarray(s.sums, dtype=np.float64)
+        counts["replicates"] = np.asarray(s.replicate_sums, dtype=np.float64).reshape(
+            replicates, _SETS * 3)
+        keys = log.customers.take(np.asarray(s.customers, dtype=np.int64))
+        rows = pd.DataFrame({"customer": keys.to_numpy() if keys.dtype != object
+                             else keys.astype(object).to_numpy(),
+                             "set": np.asarray(s.set, dtype=np.uint8),
+                             "present": np.asarray(s.present, dtype=np.uint8)})
+        rows["_seq"] = rows["customer"].map(_first_seq(frame, "customer")).to_numpy(np.int64)
+        tables["customers"] = rows
+    used = ["events: offering tags up to the window's end", "value: revenue in the window",
+            "retention: a purchase in the last retention_weeks of the window"]
+    return InsightSummary("offering_dimensions", dict(settings), counts, used,
+                          tables).to_bytes()
+
+
+class _Keys:
+    """Stands in for the log when building a result object from merged rows."""
+
+    def __init__(self, customers: pd.Index) -> None:
+        self.customers = customers
+
+
+def _finish_offering_dimensions(s: InsightSummary) -> Any:
+    """The C++ ``finish_offering_dimensions`` on the merged counts and rows."""
+    from .insight import _DIMENSIONS, OfferingDimensions
+
+    rows = s.tables.get("customers")
+    if rows is None:
+        raise InvalidArgument("offering_dimensions: the summary has no customers")
+    nan = float("nan")
+
+    def ratio(a: float, b: float) -> float:
+        return a / b if b != 0 else nan
+
+    sets = rows["set"].to_numpy(np.int64)
+    present = rows["present"].to_numpy() != 0
+    customers = int(present.sum())
+    engaged = [int(((sets[present] >> d) & 1).sum()) for d in range(_DIMS)]
+    sums = s.counts["sums"]
+    reps = s.counts["replicates"]
+    transitions = s.counts["transitions"]
+    reached = s.counts["reached"]
+    min_support = int(s.settings["min_support"])
+    confidence = float(s.settings["confidence"])
+
+    def name(code: int) -> str:
+        return "none" if code == 0 else "+".join(
+            _DIMENSIONS[d + 1] for d in range(_DIMS) if code >> d & 1)
+
+    def row(dimensions: str, c: float, v: float, r: float) -> dict[str, Any]:
+        return {"dimensions": dimensions, "customers": int(c), "share": ratio(c, customers),
+                "mean_value": ratio(v, c), "retention": ratio(r, c)}
+
+    by_count = [0.0] * 15
+    by_set = []
+    for code in range(_SETS):
+        count = bin(code).count("1")
+        for j in range(3):
+            by_count[count * 3 + j] += float(sums[code * 3 + j])
+        by_set.append(row(name(code), sums[code * 3], sums[code * 3 + 1], sums[code * 3 + 2]))
+    by_count_rows = [row(str(k), by_count[k * 3], by_count[k * 3 + 1], by_count[k * 3 + 2])
+                     for k in range(_DIMS + 1)]
+
+    def mean(table: np.ndarray, code: int, j: int) -> np.ndarray | float:
+        if table.ndim == 1:
+            return ratio(float(table[code * 3 + j]), float(table[code * 3]))
+        return _ratio(table[:, code * 3 + j], table[:, code * 3])
+
+    best = [0] * _SETS
+    best_lift, best_rate, best_score = [nan] * _SETS, [nan] * _SETS, [0.0] * _SETS
+    steps = []
+    for code in range(_SETS):
+        for d in range(_DIMS):
+            if code >> d & 1:
+                continue
+            moved = int(transitions[code * _DIMS + d])
+            if moved == 0:
+                continue
+            to = code | 1 << d
+            rate = ratio(float(moved), float(reached[code]))
+            lift = mean(sums, to, 1) - mean(sums, code, 1)
+            lifts = mean(reps, to, 1) - mean(reps, code, 1)
+            estimate = _interval(lift, lifts, confidence)
+            supported = (moved >= min_support and sums[code * 3] >= min_support
+                         and sums[to * 3] >= min_support)
+            score = rate * lift
+            if supported and lift > 0 and score > best_score[code]:
+                best[code], best_score[code] = d + 1, score
+                best_lift[code], best_rate[code] = lift, rate
+            steps.append({"from_set": name(code), "next": _DIMENSIONS[d + 1],
+                          "transitions": moved, "adoption_rate": rate,
+                          "value_lift": estimate["value"],
+                          "value_lift_lower": estimate["lower"],
+                          "value_lift_upper": estimate["upper"],
+                          "retention_lift": mean(sums, to, 2) - mean(sums, code, 2),
+                          "supported": bool(supported)})
+    recommended = np.where(present, np.asarray(best)[sets], 0).astype(np.uint8)
+    chosen = present & (recommended != 0)
+    expected_lift = np.where(chosen, np.asarray(best_lift)[sets], np.nan)
+    adoption_rate = np.where(chosen, np.asarray(best_rate)[sets], np.nan)
+    native = {"coverage": [(_DIMENSIONS[d + 1], engaged[d], ratio(engaged[d], customers))
+                           for d in range(_DIMS)],
+              "by_count": by_count_rows, "by_set": by_set, "next_steps": steps,
+              "set": sets.astype(np.uint8), "recommended": recommended,
+              "expected_lift": expected_lift, "adoption_rate": adoption_rate,
+              "used": list(s.used)}
+    return OfferingDimensions(native, _Keys(_key_index(rows)))
 
 
 def assisted_channels(catalog: Iterable[str]) -> list[str]:

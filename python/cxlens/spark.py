@@ -50,6 +50,9 @@ __all__ = [
     "dark_matter",
     "directly_follows",
     "engagement_tiers",
+    "channel_preference",
+    "offering_dimensions",
+    "profitability",
     "journey_summary",
     "variants",
     "fit",
@@ -412,26 +415,34 @@ def attribution_paths(sdf: Any, spec: Any = None, **options: Any):
 
 # --- insight ----------------------------------------------------------------------------------
 
-def _window_and_catalog(prepared: Any, window: Any) -> tuple[tuple[int, int], list[str]]:
-    """The global window (first event to just after the last, unless given) and the sorted
-    channel catalog: two numbers and the channel names reach the driver."""
+def _window_and_catalog(prepared: Any, window: Any,
+                        first_seen: bool = False) -> tuple[tuple[int, int], list[str]]:
+    """The global window (first event to just after the last, unless given) and the channel
+    catalog, sorted by name or (``first_seen``) in order of first appearance (the
+    single-machine channel order): two numbers and the channel names reach the driver."""
     from .insight import _window as parse_window
 
     with _typed_errors():
         low, high, names = prepared.agg(F.min("time"), F.max("time"),
                                         F.sort_array(F.collect_set("channel"))).collect()[0]
+        if first_seen:
+            firsts = prepared.groupBy("channel").agg(F.min("seq").alias("first")).collect()
+            names = [row["channel"] for row in sorted(firsts, key=lambda row: row["first"])]
     if low is None:
         raise InvalidArgument("the table has no events")
     given = parse_window(window)
     start = int(low) if given[0] is None else given[0]
     end = int(high) + 1 if given[1] is None else given[1]
+    if first_seen:
+        return (start, end), [str(n) for n in names]
     return (start, end), sorted(str(n) for n in names)
 
 
 def _insight(sdf: Any, spec: Any, fields: dict[str, Any], window: Any, build: Any,
-             summarise: Any, customers_split: bool, buckets: int | None, depth: int) -> Any:
+             summarise: Any, customers_split: bool, buckets: int | None, depth: int,
+             first_seen: bool = False) -> Any:
     prepared, worker_spec, _ = _prepared_events(sdf, spec, fields)
-    bounds, catalog = _window_and_catalog(prepared, window)
+    bounds, catalog = _window_and_catalog(prepared, window, first_seen)
     settings = build(bounds, catalog)
     nbuckets = buckets or int(sdf.sparkSession.conf.get("spark.sql.shuffle.partitions"))
     data = _bucket_summaries(prepared, nbuckets, customers_split,
@@ -467,6 +478,7 @@ def engagement_tiers(sdf: Any, spec: Any = None, *, window: Any = None,
                      contribution_kinds: Sequence[str] = ("community_post",),
                      heavy_min_posts: int = 10, members_only: bool = False,
                      repurchase_weeks: float = 26.0, promoter_min_score: float = 9.0,
+                     replicates: int = 200, seed: int = 20240601, confidence: float = 0.95,
                      customers_split: bool = True, buckets: int | None = None, depth: int = 2,
                      **fields: Any):
     """Engagement tiers on a Spark event table (as :func:`cxlens.dask.engagement_tiers`)."""
@@ -476,10 +488,72 @@ def engagement_tiers(sdf: Any, spec: Any = None, *, window: Any = None,
                                       heavy_min_posts=heavy_min_posts,
                                       members_only=members_only,
                                       repurchase_weeks=repurchase_weeks,
-                                      promoter_min_score=promoter_min_score)
+                                      promoter_min_score=promoter_min_score,
+                                      replicates=replicates, seed=seed,
+                                      confidence=confidence)
 
     return _insight(sdf, spec, fields, window, build, _d.summarise_engagement_bucket,
                     customers_split, buckets, depth)
+
+
+def channel_preference(sdf: Any, spec: Any = None, *, window: Any = None,
+                       as_of: Any = None,
+                       preference_kinds: Sequence[str] = ("service_contact", "complaint"),
+                       outreach_kinds: Sequence[str] = ("message_sent", "survey_invitation"),
+                       response_days: float = 7.0, customers_split: bool = True,
+                       buckets: int | None = None,
+                       depth: int = 2, **fields: Any):
+    """Preferred and most responsive channels on a Spark event table: a
+    :class:`cxlens.insight.ChannelPreference` whose tables equal
+    :func:`cxlens.insight.channel_preference` on the whole table (no contact points:
+    reachability unknown)."""
+    from .insight import _ns
+
+    def build(bounds: tuple[int, int], catalog: list[str]) -> dict[str, Any]:
+        return _d.channel_preference_settings(window=bounds, as_of=_ns(as_of),
+                                              preference_kinds=preference_kinds,
+                                              outreach_kinds=outreach_kinds,
+                                              response_days=response_days)
+
+    return _insight(sdf, spec, fields, window, build, _d.summarise_channel_preference_bucket,
+                    customers_split, buckets, depth, first_seen=True)
+
+
+def profitability(sdf: Any, spec: Any = None, *, window: Any = None,
+                  cost_kinds: Sequence[str] | None = None, curve_points: int = 101,
+                  customers_split: bool = True, buckets: int | None = None,
+                  depth: int = 2, **fields: Any):
+    """Revenue, cost to serve, margin and the whale curve on a Spark event table: a
+    :class:`cxlens.insight.Profitability` whose tables equal
+    :func:`cxlens.insight.profitability` on the whole table."""
+
+    def build(bounds: tuple[int, int], catalog: list[str]) -> dict[str, Any]:
+        return _d.profitability_settings(window=bounds, cost_kinds=cost_kinds,
+                                         curve_points=curve_points)
+
+    return _insight(sdf, spec, fields, window, build, _d.summarise_profitability_bucket,
+                    customers_split, buckets, depth, first_seen=True)
+
+
+def offering_dimensions(sdf: Any, spec: Any = None, *, window: Any = None,
+                        retention_weeks: float = 13.0, min_support: int = 30,
+                        replicates: int = 200, seed: int = 20240601, confidence: float = 0.95,
+                        customers_split: bool = True, buckets: int | None = None,
+                        depth: int = 2, **fields: Any):
+    """Offering dimensions on a Spark event table (needs an ``offering`` column): a
+    :class:`cxlens.insight.OfferingDimensions` whose tables equal
+    :func:`cxlens.insight.offering_dimensions` on the whole table, value-lift intervals
+    included (bootstrap weights keyed by customer key). Value is window revenue, retention a
+    purchase in the last ``retention_weeks`` (no per-customer columns)."""
+
+    def build(bounds: tuple[int, int], catalog: list[str]) -> dict[str, Any]:
+        return _d.offering_dimensions_settings(window=bounds, retention_weeks=retention_weeks,
+                                               min_support=min_support,
+                                               replicates=replicates, seed=seed,
+                                               confidence=confidence)
+
+    return _insight(sdf, spec, fields, window, build, _d.summarise_offering_dimensions_bucket,
+                    customers_split, buckets, depth, first_seen=True)
 
 
 # --- survival ---------------------------------------------------------------------------------

@@ -520,9 +520,9 @@ py::dict run_service_metrics(const EventLog& log, OptTime from, OptTime to,
 /// Binds a mergeable insight summary: versioned bytes, merge and pickle.
 template <class Summary>
 py::class_<Summary> bind_summary(py::module_& m, const char* name, const char* doc) {
-  return py::class_<Summary>(m, name, doc)
-      .def("merge", &Summary::merge, py::arg("other"), py::call_guard<py::gil_scoped_release>(),
-           "Adds another summary of the same analysis and settings.")
+  py::class_<Summary> cls(m, name, doc);
+  cls.def("merge", &Summary::merge, py::arg("other"), py::call_guard<py::gil_scoped_release>(),
+          "Adds another summary of the same analysis and settings.")
       .def(
           "to_bytes", [](const Summary& s) { return py::bytes(s.to_bytes()); },
           "Versioned bytes (cxlens/summary_io.hpp).")
@@ -530,14 +530,26 @@ py::class_<Summary> bind_summary(py::module_& m, const char* name, const char* d
           "from_bytes",
           [](const py::bytes& bytes) { return Summary::from_bytes(std::string_view(bytes)); },
           py::arg("bytes"), "The summary to_bytes wrote; other kinds or versions are refused.")
-      .def_property_readonly_static(
-          "kind", [](const py::object&) { return std::string(Summary::summary_kind); },
-          "The summary's kind in its bytes (e.g. 'insight.dark_matter').")
       .def(py::pickle([](const Summary& s) { return py::make_tuple(py::bytes(s.to_bytes())); },
                       [](const py::tuple& state) {
                         if (state.size() != 1) throw InvalidArgument("insight: bad summary pickle");
                         return Summary::from_bytes(state[0].cast<std::string>());
                       }));
+  // The summary's kind in its bytes (e.g. 'insight.dark_matter'): a plain class attribute (a
+  // static property would carry no docstring).
+  cls.attr("kind") = std::string(Summary::summary_kind);
+  return cls;
+}
+
+/// Binds a summary whose rows are keyed by customer: `bind_summary` plus `len` and `customers`.
+template <class Summary>
+py::class_<Summary> bind_keyed(py::module_& m, const char* name, const char* doc) {
+  return bind_summary<Summary>(m, name, doc)
+      .def("__len__", [](const Summary& s) { return s.customers.size(); })
+      .def_property_readonly(
+          "customers",
+          [](const Summary& s) { return owned_column(std::vector<CustomerId>(s.customers)); },
+          "The log's customer codes of the summary's rows.");
 }
 
 /// The dark-matter summary of customers [first, last) of a log (no contact points).
@@ -586,6 +598,25 @@ insight::EngagementSummary engagement_summary(const EventLog& log, OptTime from,
   return insight::summarise_engagement(query, first, last);
 }
 
+/// The offering-dimensions summary of customers [first, last) of a log (no value or retention
+/// columns: window revenue and a purchase in the last `retention_weeks`).
+insight::OfferingDimensionsSummary offering_dimensions_summary(
+    const EventLog& log, OptTime from, OptTime to, double retention_weeks, std::uint32_t replicates,
+    std::uint64_t seed, double confidence, CustomerId first,
+    std::optional<CustomerId> last_or_all) {
+  const auto last = last_or_all.value_or(static_cast<CustomerId>(log.customer_count()));
+  if (first > last || last > log.customer_count())
+    throw InvalidArgument(
+        "offering_dimensions_summary: customers [first, last) lie outside the log");
+  insight::OfferingDimensionsOptions options;
+  options.window = window_from(from, to);
+  options.retention_weeks = retention_weeks;
+  options.bootstrap = bootstrap_from(replicates, seed, confidence);
+  py::gil_scoped_release release;
+  const auto query = insight::prepare_offering_dimensions(log, options, {}, {});
+  return insight::summarise_offering_dimensions(query, first, last);
+}
+
 }  // namespace
 
 void bind_insight(py::module_& m) {
@@ -607,27 +638,84 @@ void bind_insight(py::module_& m) {
           [](const insight::EngagementSummary& s) {
             return owned_column(std::vector<CustomerId>(s.customers));
           },
-          "The log's customer codes of the summary's rows.");
-  bind_summary<insight::ChannelShiftSummary>(
-      m, "ChannelShiftSummary", "Channel-shift summary of a customer range (merged in order).");
-  bind_summary<insight::ChannelPreferenceSummary>(
+          "The log's customer codes of the summary's rows.")
+      .def_property_readonly(
+          "replicate_sums",
+          [](const insight::EngagementSummary& s) {
+            return owned_column(std::vector<double>(s.replicates));
+          },
+          "Bootstrap replicate sums, 8 per replicate (engaged n, revenue; consume-only n, "
+          "revenue; loyal n, repurchased; other n, repurchased), weights keyed by customer key.");
+  bind_keyed<insight::ChannelShiftSummary>(
+      m, "ChannelShiftSummary",
+      "Mergeable channel-shift rows keyed by customer and sums (merge in any order).");
+  bind_keyed<insight::ChannelPreferenceSummary>(
       m, "ChannelPreferenceSummary",
-      "Channel-preference summary of a customer range (merged in order).");
-  bind_summary<insight::OfferingDimensionsSummary>(
+      "Mergeable channel-preference rows keyed by customer and counts (merge in any order).");
+  using Offering = insight::OfferingDimensionsSummary;
+  bind_keyed<Offering>(
       m, "OfferingDimensionsSummary",
-      "Offering-dimensions summary of a customer range (merged in order).");
-  bind_summary<insight::ProfitabilitySummary>(
-      m, "ProfitabilitySummary", "Profitability summary of a customer range (merged in order).");
-  bind_summary<insight::FeedbackSummary>(m, "FeedbackSummary",
-                                         "Feedback summary of a customer range (merged in order).");
+      "Mergeable offering-dimension rows keyed by customer and sums (merge in any order).")
+      .def_property_readonly(
+          "set", [](const Offering& s) { return owned_column(std::vector<std::uint8_t>(s.set)); },
+          "Per row: the dimensions engaged (bit d: dimension d + 1).")
+      .def_property_readonly(
+          "value", [](const Offering& s) { return owned_column(std::vector<double>(s.value)); },
+          "Per row: the value (NaN unknown).")
+      .def_property_readonly(
+          "retained",
+          [](const Offering& s) { return owned_column(std::vector<float>(s.retained)); },
+          "Per row: retained (NaN unknown).")
+      .def_property_readonly(
+          "present",
+          [](const Offering& s) { return owned_column(std::vector<std::uint8_t>(s.present)); },
+          "Per row: 1 when the customer had events in the window.")
+      .def_property_readonly(
+          "transitions",
+          [](const Offering& s) {
+            return owned_column(
+                std::vector<std::uint64_t>(s.transitions.begin(), s.transitions.end()));
+          },
+          "Per set s and dimension d: customers who had exactly s, then engaged d next (s * 4 + "
+          "d).")
+      .def_property_readonly(
+          "reached",
+          [](const Offering& s) {
+            return owned_column(std::vector<std::uint64_t>(s.reached.begin(), s.reached.end()));
+          },
+          "Per set: customers who had it.")
+      .def_property_readonly(
+          "sums",
+          [](const Offering& s) {
+            return owned_column(std::vector<double>(s.sums.begin(), s.sums.end()));
+          },
+          "Per final set: customers, value sum, retained sum (set * 3 + j).")
+      .def_property_readonly(
+          "replicate_sums",
+          [](const Offering& s) { return owned_column(std::vector<double>(s.replicates)); },
+          "`sums` per bootstrap replicate (48 per replicate), weights keyed by customer key.");
+  bind_keyed<insight::ProfitabilitySummary>(
+      m, "ProfitabilitySummary",
+      "Mergeable profitability rows keyed by customer, channel and journey totals (merge in any "
+      "order).");
+  bind_keyed<insight::FeedbackSummary>(
+      m, "FeedbackSummary",
+      "Mergeable feedback rows keyed by customer and counts (merge in any order).");
   bind_summary<insight::ServiceMetricsSummary>(
-      m, "ServiceMetricsSummary", "Service-metrics summary of a customer range (merged in order).");
+      m, "ServiceMetricsSummary",
+      "Mergeable service-metric counts and sorted resolve times (merge in any order).");
   m.def("insight_dark_matter_summary", &dark_matter_summary, py::arg("log"),
         py::arg("channels") = std::vector<std::string>{}, py::arg("window_from") = none,
         py::arg("window_to") = none, py::arg("lookback_weeks") = 0.0,
         py::arg("active_kinds") = std::vector<std::string>{"purchase", "digital_session"},
         py::arg("period_weeks") = 13.0, py::arg("first") = 0u, py::arg("last") = none,
         "The dark-matter summary of customers [first, last) (default: all; no contact points).");
+  m.def("insight_offering_dimensions_summary", &offering_dimensions_summary, py::arg("log"),
+        py::arg("window_from") = none, py::arg("window_to") = none,
+        py::arg("retention_weeks") = 13.0, py::arg("replicates") = 200u,
+        py::arg("seed") = 20240601ull, py::arg("confidence") = 0.95, py::arg("first") = 0u,
+        py::arg("last") = none,
+        "The offering-dimensions summary of customers [first, last) (default: all).");
   m.def("insight_engagement_summary", &engagement_summary, py::arg("log"),
         py::arg("window_from") = none, py::arg("window_to") = none,
         py::arg("contribution_kinds") = std::vector<std::string>{"community_post"},

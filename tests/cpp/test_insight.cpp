@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <type_traits>
 #include <vector>
 
 #include "cxlens/insight/insight.hpp"
@@ -516,6 +517,166 @@ TEST_SUITE("insight") {
     CHECK_THROWS_AS(ServiceMetricsSummary::from_bytes(bytes), InvalidArgument);
     CHECK_THROWS_AS(FeedbackSummary::from_bytes(bytes.substr(0, bytes.size() - 3)),
                     InvalidArgument);
+  }
+
+  TEST_CASE("every insight summary merges in any order and grouping") {
+    const sim::World& world = default_world();
+    const EventLog& log = world.events;
+    const auto n = static_cast<CustomerId>(log.customer_count());
+    const CustomerId t1 = n / 3 + 7, t2 = 2 * n / 3 + 11;  // not chunk boundaries
+    // (a + b) + c, a + (b + c) and (c + a) + b: the rows (customers and their columns) and the
+    // integer counts never depend on the order; sums of doubles only up to rounding, so bytes
+    // are compared exactly in both orders of one merge (IEEE addition commutes) and across
+    // groupings where every summed term is exact (counts, small dyadic weights).
+    const auto groupings = [&](auto summarise, bool exact_sums) {
+      const auto a = summarise(0, t1), b = summarise(t1, t2), c = summarise(t2, n);
+      using Summary = std::decay_t<decltype(a)>;
+      auto ab = a, ba = b;
+      ab.merge(b);
+      ba.merge(a);
+      CHECK(ab.to_bytes() == ba.to_bytes());
+      CHECK(read_summary_header(ab.to_bytes()).format_version == 2);
+      auto left = ab;
+      left.merge(c);
+      auto bc = b;
+      bc.merge(c);
+      auto right = a;
+      right.merge(Summary::from_bytes(bc.to_bytes()));
+      auto rotated = c;
+      rotated.merge(a);  // not adjacent
+      rotated.merge(b);
+      if (exact_sums) {
+        CHECK(left.to_bytes() == right.to_bytes());
+        CHECK(left.to_bytes() == rotated.to_bytes());
+        CHECK(left.to_bytes() == summarise(0, n).to_bytes());
+      }
+      if constexpr (requires { a.customers; }) {
+        CHECK(left.customers == rotated.customers);
+        CHECK(left.customers.size() == n);
+        auto twice = ab;
+        CHECK_THROWS_AS(twice.merge(b), InvalidArgument);  // a customer in both
+      }
+      return std::array<Summary, 3>{std::move(left), std::move(right), std::move(rotated)};
+    };
+
+    ChannelShiftOptions shift_options;
+    shift_options.bootstrap.replicates = 40;
+    const auto adoption = adoption_times(log, shift_options);
+    const auto shift_query = prepare_channel_shift(log, adoption, shift_options);
+    {
+      auto parts = groupings(
+          [&](CustomerId x, CustomerId y) { return summarise_channel_shift(shift_query, x, y); },
+          true);
+      const auto direct = channel_shift(log, shift_options);
+      for (auto& part : parts) {
+        const auto result = finish_channel_shift(std::move(part), shift_query);
+        CHECK(result.effect.value == direct.effect.value);
+        CHECK(result.effect.lower == direct.effect.lower);
+        CHECK(result.effect.upper == direct.effect.upper);
+      }
+    }
+
+    const ConsentIndex consent(world.contact_points, log);
+    const auto preference_query = prepare_channel_preference(log, consent, {});
+    {
+      auto parts = groupings(
+          [&](CustomerId x, CustomerId y) {
+            return summarise_channel_preference(preference_query, x, y);
+          },
+          true);
+      const auto direct = channel_preference(log, world.contact_points);
+      for (auto& part : parts) {
+        const auto result = finish_channel_preference(std::move(part), preference_query);
+        CHECK(result.preferred == direct.preferred);
+        CHECK(result.contacts == direct.contacts);
+      }
+    }
+
+    OfferingDimensionsOptions offering_options;
+    offering_options.bootstrap.replicates = 40;
+    const auto offering_query = prepare_offering_dimensions(log, offering_options, {}, {});
+    {
+      auto parts = groupings(
+          [&](CustomerId x, CustomerId y) {
+            return summarise_offering_dimensions(offering_query, x, y);
+          },
+          false);
+      const auto direct = offering_dimensions(log, offering_options);
+      for (auto& part : parts) {
+        const auto result = finish_offering_dimensions(std::move(part), offering_query, 30);
+        CHECK(result.set == direct.set);
+        CHECK(result.recommended == direct.recommended);
+        REQUIRE(result.next_steps.size() == direct.next_steps.size());
+        for (std::size_t i = 0; i < result.next_steps.size(); ++i) {
+          CHECK(result.next_steps[i].transitions == direct.next_steps[i].transitions);
+          const double lift = direct.next_steps[i].value_lift.value;
+          if (std::isnan(lift))  // no customer ended in the next set
+            CHECK(std::isnan(result.next_steps[i].value_lift.value));
+          else
+            CHECK(result.next_steps[i].value_lift.value == doctest::Approx(lift).epsilon(1e-12));
+        }
+      }
+    }
+
+    const auto profit_query = prepare_profitability(log, {});
+    {
+      auto parts = groupings(
+          [&](CustomerId x, CustomerId y) { return summarise_profitability(profit_query, x, y); },
+          false);
+      const auto direct = profitability(log);
+      for (auto& part : parts) {
+        const auto result = finish_profitability(std::move(part), profit_query, 101);
+        CHECK(result.customer_revenue == direct.customer_revenue);
+        CHECK(result.journeys.size() == direct.journeys.size());
+        CHECK(result.margin == doctest::Approx(direct.margin).epsilon(1e-12));
+        CHECK(result.peak_customer_share == direct.peak_customer_share);
+      }
+    }
+
+    const auto feedback_query = prepare_feedback(log, {});
+    {
+      auto parts = groupings(
+          [&](CustomerId x, CustomerId y) { return summarise_feedback(feedback_query, x, y); },
+          false);
+      const auto direct = feedback(log);
+      for (auto& part : parts) {
+        const auto result = finish_feedback(std::move(part), feedback_query, 0.95);
+        CHECK(result.invitations == direct.invitations);
+        CHECK(result.fatigue_slope.value == direct.fatigue_slope.value);  // integer counts
+      }
+    }
+
+    const auto service_query = prepare_service_metrics(log, {});
+    {
+      auto parts =
+          groupings([&](CustomerId x,
+                        CustomerId y) { return summarise_service_metrics(service_query, x, y); },
+                    true);
+      const auto direct = service_metrics(log);
+      for (auto& part : parts) {
+        const auto result = finish_service_metrics(std::move(part), service_query);
+        REQUIRE(result.channels.size() == direct.channels.size());
+        for (std::size_t i = 0; i < result.channels.size(); ++i)
+          CHECK(result.channels[i].median_resolve_hours == direct.channels[i].median_resolve_hours);
+      }
+    }
+  }
+
+  TEST_CASE("bootstrap weights follow the customer key, not the log's customer code") {
+    // The same customers appended in another order get other codes but the same weights.
+    std::array<std::uint8_t, 64> first{}, second{};
+    EventLog forward, backward;
+    forward.add_customer("alice");
+    forward.add_customer("bob");
+    backward.add_customer("bob");
+    backward.add_customer("alice");
+    BootstrapWeights(11, forward, 1).fill(first);
+    BootstrapWeights(11, backward, 0).fill(second);
+    CHECK(first == second);
+    BootstrapWeights(11, forward, 0).fill(second);
+    CHECK(first != second);
+    BootstrapWeights(12, forward, 1).fill(second);
+    CHECK(first != second);
   }
 
   TEST_CASE("feedback: the planted survey fatigue slope") {

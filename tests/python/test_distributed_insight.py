@@ -1,7 +1,9 @@
 """Scale-out of the insight analyses: partitioned events give the single-machine tables.
 
-The reference is :func:`cxlens.insight.dark_matter` and :func:`cxlens.insight.engagement_tiers`
-on one :class:`cxlens.EventLog` of the whole table. Partitions are cut by time, so customers are
+The reference is :func:`cxlens.insight.dark_matter`, :func:`cxlens.insight.engagement_tiers`
+(intervals included: bootstrap weights follow the customer key),
+:func:`cxlens.insight.channel_preference` and :func:`cxlens.insight.profitability` on one
+:class:`cxlens.EventLog` of the whole table. Partitions are cut by time, so customers are
 split across them; events are shuffled by customer (engine-free, Dask LocalCluster, Spark
 local[2]). Counts must be equal exactly, revenue sums and ratios to 1e-12. Also: the native
 insight summaries' bytes, pickle and merge in either order (keyed by customer).
@@ -20,8 +22,8 @@ from cxlens import _core
 from cxlens import distributed as D
 from cxlens import insight as I
 
-COLUMNS = ["customer", "time", "channel", "event", "direction", "value", "score"]
-SPEC = D.EventSpec(value="value", direction="direction", score="score")
+COLUMNS = ["customer", "time", "channel", "event", "direction", "value", "score", "offering"]
+SPEC = D.EventSpec(value="value", direction="direction", score="score", offering="offering")
 COUNTS = ["active", "unseen", "invisible", "bought_once", "silent_app_user", "digital_only"]
 
 
@@ -36,14 +38,17 @@ def events() -> pd.DataFrame:
     frame = world.events[COLUMNS].copy()
     for column in ("channel", "event", "direction"):
         frame[column] = frame[column].astype(str)
+    frame["offering"] = frame["offering"].astype(str).where(frame["offering"].notna(), None)
     return frame.sort_values("time", kind="stable").reset_index(drop=True)
 
 
 @pytest.fixture(scope="module")
 def reference(events):
     log = cxlens.EventLog.from_pandas(events, value="value", direction="direction",
-                                      score="score")
-    return {"log": log, "dark": I.dark_matter(log), "engagement": I.engagement_tiers(log)}
+                                      score="score", offering="offering")
+    return {"log": log, "dark": I.dark_matter(log), "engagement": I.engagement_tiers(log),
+            "preference": I.channel_preference(log), "profit": I.profitability(log),
+            "offering": I.offering_dimensions(log, min_support=5)}
 
 
 def check_dark(result, reference) -> None:
@@ -68,6 +73,48 @@ def check_engagement(result, reference) -> None:
     pd.testing.assert_frame_equal(result.tiers, ref.tiers, check_dtype=False, rtol=1e-12)
     pd.testing.assert_frame_equal(result.repurchase, ref.repurchase, check_dtype=False)
     np.testing.assert_allclose(result.ratios["value"], ref.ratios["value"], rtol=1e-12)
+    for column in ("lower", "upper", "standard_error"):  # keyed bootstrap: same replicates
+        assert result.ratios[column].notna().all(), column
+        np.testing.assert_allclose(result.ratios[column], ref.ratios[column], rtol=1e-9)
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.apply(lambda c: c.astype(str) if isinstance(c.dtype, pd.CategoricalDtype)
+                       else c)
+
+
+def check_preference(result, reference) -> None:
+    ref = reference["preference"]
+    assert isinstance(result, I.ChannelPreference)
+    pd.testing.assert_frame_equal(result.channels, ref.channels, check_dtype=False,
+                                  rtol=1e-12)
+    pd.testing.assert_frame_equal(_as_text(result.customers), _as_text(ref.customers),
+                                  check_dtype=False)
+    pd.testing.assert_series_equal(result.totals, ref.totals, check_dtype=False)
+    assert result.as_of == ref.as_of
+
+
+def check_offering(result, reference) -> None:
+    ref = reference["offering"]
+    assert isinstance(result, I.OfferingDimensions)
+    for name in ("coverage", "by_count", "by_set", "next_steps"):
+        pd.testing.assert_frame_equal(getattr(result, name), getattr(ref, name),
+                                      check_dtype=False, rtol=1e-9, obj=name)
+    assert ref.next_steps["value_lift_lower"].notna().any()
+    assert ref.next_steps["supported"].any()  # recommendations are exercised
+    pd.testing.assert_frame_equal(_as_text(result.customers), _as_text(ref.customers),
+                                  check_dtype=False, rtol=1e-9)
+
+
+def check_profit(result, reference) -> None:
+    ref = reference["profit"]
+    assert isinstance(result, I.Profitability)
+    pd.testing.assert_frame_equal(result.channels, ref.channels, check_dtype=False,
+                                  rtol=1e-12)
+    pd.testing.assert_frame_equal(result.customers, ref.customers, check_dtype=False)
+    pd.testing.assert_frame_equal(result.whale_curve, ref.whale_curve, check_dtype=False)
+    pd.testing.assert_series_equal(result.totals, ref.totals, check_dtype=False, rtol=1e-12)
+    assert len(result.journeys) == len(ref.journeys)
 
 
 def local(parts: list[pd.DataFrame], analysis: str, groups: int, reverse: bool = False):
@@ -76,9 +123,20 @@ def local(parts: list[pd.DataFrame], analysis: str, groups: int, reverse: bool =
                           for i, p in enumerate(parts)], ignore_index=True)
     window = (int(prepared["time"].min()), int(prepared["time"].max()) + 1)
     catalog = sorted(prepared["channel"].unique())
+    if analysis in ("channel_preference", "profitability"):  # single-machine channel order
+        catalog = list(prepared.groupby("channel")["seq"].min().sort_values().index)
     if analysis == "dark_matter":
         settings = D.dark_matter_settings(channels=D.assisted_channels(catalog), window=window)
         summarise = D.summarise_dark_matter_bucket
+    elif analysis == "channel_preference":
+        settings = D.channel_preference_settings(window=window)
+        summarise = D.summarise_channel_preference_bucket
+    elif analysis == "profitability":
+        settings = D.profitability_settings(window=window)
+        summarise = D.summarise_profitability_bucket
+    elif analysis == "offering_dimensions":
+        settings = D.offering_dimensions_settings(window=window, min_support=5)
+        summarise = D.summarise_offering_dimensions_bucket
     else:
         settings = D.engagement_settings(window=window)
         summarise = D.summarise_engagement_bucket
@@ -133,6 +191,30 @@ def test_buckets_give_the_single_machine_tables(events, reference, n):
     check_engagement(engagement, reference)
     assert isinstance(engagement, I.Engagement) and engagement.customers is None
     assert "tiers [3 rows]" in repr(engagement)
+    check_preference(local(parts, "channel_preference", groups=min(n, 4)).finish(), reference)
+    check_profit(local(parts, "profitability", groups=min(n, 4), reverse=True).finish(),
+                 reference)
+    check_offering(local(parts, "offering_dimensions", groups=min(n, 4), reverse=True).finish(),
+                   reference)
+
+
+def test_row_tables_merge_in_any_order_and_refuse_overlap(events, reference):
+    parts = split(events, 3)
+    prepared = pd.concat([D.prepare_events(p, SPEC, key_kind="integer", partition=i)
+                          for i, p in enumerate(parts)], ignore_index=True)
+    window = (int(prepared["time"].min()), int(prepared["time"].max()) + 1)
+    catalog = list(prepared.groupby("channel")["seq"].min().sort_values().index)
+    settings = D.profitability_settings(window=window)
+    a, b, c = (D.InsightSummary.from_bytes(D.summarise_profitability_bucket(
+        prepared.loc[prepared["customer"] % 3 == g], SPEC, settings, catalog)) for g in range(3))
+    left = D.InsightSummary.from_bytes(a.to_bytes()).merge(b).merge(c)
+    right = D.InsightSummary.from_bytes(c.to_bytes()).merge(
+        D.InsightSummary.from_bytes(b.to_bytes()).merge(a))
+    pd.testing.assert_frame_equal(left.tables["customers"], right.tables["customers"])
+    check_profit(right.finish(), reference)
+    assert pickle.loads(pickle.dumps(left)).to_bytes() == left.to_bytes()
+    with pytest.raises(cxlens.InvalidArgument, match="overlapping"):
+        left.merge(a)
 
 
 def test_insight_summary_bytes_merge_and_refusals(events, reference):
@@ -142,7 +224,7 @@ def test_insight_summary_bytes_merge_and_refusals(events, reference):
     for name, values in forward.counts.items():  # integer counts: exact in any order
         np.testing.assert_allclose(values, backward.counts[name], rtol=1e-13)
     data = forward.to_bytes()
-    assert _core.summary_header(data) == ("distributed.insight", 1)
+    assert _core.summary_header(data) == ("distributed.insight", 2)
     assert pickle.loads(pickle.dumps(forward)).to_bytes() == data
     engagement = local(parts, "engagement", groups=2)
     with pytest.raises(cxlens.InvalidArgument, match="engagement"):
@@ -186,6 +268,9 @@ def test_dask_insight_equals_single_machine(dask_client, events, reference, n):
     ddf = dd.from_pandas(events, npartitions=n, sort=False)
     check_dark(cxd.dark_matter(ddf, SPEC), reference)
     check_engagement(cxd.engagement_tiers(ddf, SPEC), reference)
+    check_preference(cxd.channel_preference(ddf, SPEC), reference)
+    check_profit(cxd.profitability(ddf, SPEC), reference)
+    check_offering(cxd.offering_dimensions(ddf, SPEC, min_support=5), reference)
 
 
 def test_dask_insight_bad_input(dask_client, events):
@@ -205,3 +290,38 @@ def test_spark_insight_equals_single_machine(spark, events, reference):
     sdf = spark.createDataFrame(events).repartitionByRange(3, "time")  # customers split
     check_dark(cxs.dark_matter(sdf, SPEC), reference)
     check_engagement(cxs.engagement_tiers(sdf, SPEC), reference)
+
+
+def test_spark_preference_profitability_offering_equal_single_machine(spark, events,
+                                                                     reference):
+    import cxlens.spark as cxs
+    sdf = spark.createDataFrame(events).repartitionByRange(3, "time")  # customers split
+    check_preference(cxs.channel_preference(sdf, SPEC), reference)
+    check_profit(cxs.profitability(sdf, SPEC), reference)
+    check_offering(cxs.offering_dimensions(sdf, SPEC, min_support=5), reference)
+
+
+def test_profitability_journeys_by_case(events):
+    """Cases (journeys) come back as on one machine: per case events, revenue, cost, margin,
+    in the single-machine case order."""
+    world = cxlens.simulate(400, seed=8)
+    frame = world.events[COLUMNS + ["case_id"]].copy()
+    for column in ("channel", "event", "direction", "case_id"):
+        frame[column] = frame[column].astype(str).where(frame[column].notna(), None)
+    frame = frame.sort_values("time", kind="stable").reset_index(drop=True)
+    spec = D.EventSpec(value="value", direction="direction", score="score", case_id="case_id")
+    log = cxlens.EventLog.from_pandas(frame, value="value", direction="direction",
+                                      score="score", case_id="case_id")
+    ref = I.profitability(log)
+    assert len(ref.journeys) > 50
+    prepared = pd.concat([D.prepare_events(p, spec, key_kind="integer", partition=i)
+                          for i, p in enumerate(split(frame, 5))], ignore_index=True)
+    window = (int(prepared["time"].min()), int(prepared["time"].max()) + 1)
+    catalog = list(prepared.groupby("channel")["seq"].min().sort_values().index)
+    settings = D.profitability_settings(window=window)
+    data = [D.summarise_profitability_bucket(prepared.loc[prepared["customer"] % 4 == g], spec,
+                                             settings, catalog) for g in range(4)]
+    result = D.InsightSummary.from_bytes(D.tree_merge(data[::-1], D.merge_insight_bytes,
+                                                      fan_in=2)).finish()
+    pd.testing.assert_frame_equal(result.journeys, ref.journeys, check_dtype=False)
+    pd.testing.assert_series_equal(result.totals, ref.totals, check_dtype=False, rtol=1e-12)

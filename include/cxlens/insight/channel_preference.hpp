@@ -52,8 +52,11 @@ struct ChannelPreferenceQuery {
   std::vector<std::uint8_t> outreach_type;    ///< Whether each event type is outreach.
 };
 
-/// Per-customer columns and per-channel counts for a range of customers.
+/// Per-customer columns keyed by customer and per-channel counts of a set of customers.
+/// Merging (summaries of disjoint customers, in any order) joins the rows sorted by customer
+/// and adds the integer counts: associative and commutative exactly (equal bytes).
 struct ChannelPreferenceSummary {
+  std::vector<CustomerId> customers;             ///< Customer id of each row, ascending.
   std::vector<ChannelId> preferred;              ///< Most used channel for self-initiated contacts.
   std::vector<float> preferred_share;            ///< Its share of the customer's such contacts.
   std::vector<std::uint32_t> contacts;           ///< Self-initiated contacts in the window.
@@ -72,34 +75,47 @@ struct ChannelPreferenceSummary {
 
   /// Summary kind of the serialized bytes.
   static constexpr std::string_view summary_kind = "insight.channel_preference";
-  /// Versioned bytes (`cxlens/summary_io.hpp`), so summaries of customer ranges built in
-  /// other processes can be merged here, in customer order.
+  /// Payload layout of the bytes (2: rows keyed by customer, merged in any order).
+  static constexpr std::uint32_t format_version = 2;
+  /// Versioned bytes (`cxlens/summary_io.hpp`), so summaries of customers summarised in
+  /// other processes can be merged here, in any order.
   [[nodiscard]] std::string to_bytes() const {
-    return summary_bytes(summary_kind, preferred, preferred_share, contacts, responsive,
-                         response_rate, reach, reachable_channels, present, preferring, inbound,
-                         sent, answered, reachable, preferring_reachable);
+    return summary_bytes<format_version>(summary_kind, customers, preferred, preferred_share,
+                                         contacts, responsive, response_rate, reach,
+                                         reachable_channels, present, preferring, inbound, sent,
+                                         answered, reachable, preferring_reachable);
   }
   /// The summary `to_bytes` wrote; other kinds, versions or truncated bytes raise
   /// `InvalidArgument`.
   static ChannelPreferenceSummary from_bytes(std::string_view bytes) {
     ChannelPreferenceSummary s;
-    read_summary_bytes(bytes, summary_kind, s.preferred, s.preferred_share, s.contacts,
-                       s.responsive, s.response_rate, s.reach, s.reachable_channels, s.present,
-                       s.preferring, s.inbound, s.sent, s.answered, s.reachable,
-                       s.preferring_reachable);
+    read_summary_bytes<format_version>(
+        bytes, summary_kind, s.customers, s.preferred, s.preferred_share, s.contacts, s.responsive,
+        s.response_rate, s.reach, s.reachable_channels, s.present, s.preferring, s.inbound, s.sent,
+        s.answered, s.reachable, s.preferring_reachable);
+    check_customer_rows("insight.channel_preference", s.customers, s.preferred, s.preferred_share,
+                        s.contacts, s.responsive, s.response_rate, s.reach, s.reachable_channels,
+                        s.present);
+    const std::size_t channels = s.preferring.size();
+    if (s.inbound.size() != channels || s.sent.size() != channels ||
+        s.answered.size() != channels || s.reachable.size() != channels ||
+        s.preferring_reachable.size() != channels)
+      throw InvalidArgument("insight.channel_preference summary bytes: column lengths differ");
     return s;
   }
 
-  /// Adds the summary of the customers that follow.
+  /// Adds the summary of other customers (any order). Throws `InvalidArgument` for another
+  /// channel catalog or a shared customer.
   void merge(const ChannelPreferenceSummary& other) {
-    append_into(preferred, other.preferred);
-    append_into(preferred_share, other.preferred_share);
-    append_into(contacts, other.contacts);
-    append_into(responsive, other.responsive);
-    append_into(response_rate, other.response_rate);
-    append_into(reach, other.reach);
-    append_into(reachable_channels, other.reachable_channels);
-    append_into(present, other.present);
+    if (other.preferring.size() != preferring.size())
+      throw InvalidArgument(
+          "channel_preference: summaries of other channel catalogs cannot be merged");
+    join_customer_rows(
+        "channel_preference", customers, other.customers, paired(preferred, other.preferred),
+        paired(preferred_share, other.preferred_share), paired(contacts, other.contacts),
+        paired(responsive, other.responsive), paired(response_rate, other.response_rate),
+        paired(reach, other.reach), paired(reachable_channels, other.reachable_channels),
+        paired(present, other.present));
     for (std::size_t c = 0; c < preferring.size(); ++c) {
       preferring[c] += other.preferring[c];
       inbound[c] += other.inbound[c];
@@ -137,6 +153,7 @@ inline ChannelPreferenceSummary summarise_channel_preference(const ChannelPrefer
   const std::size_t channels = log.channels().size();
   const std::size_t n = last - first;
   ChannelPreferenceSummary s;
+  s.customers = customer_range(first, n);
   s.preferred.assign(n, no_channel);
   s.preferred_share.assign(n, std::nanf(""));
   s.contacts.assign(n, 0);
@@ -268,6 +285,9 @@ struct ChannelPreferenceResult {
 /// Finishes a merged summary.
 inline ChannelPreferenceResult finish_channel_preference(ChannelPreferenceSummary&& s,
                                                          const ChannelPreferenceQuery& query) {
+  if (s.customers.size() != query.log->customer_count())
+    throw InvalidArgument(
+        "channel_preference: the merged summary does not cover the log's customers");
   const EventLog& log = *query.log;
   ChannelPreferenceResult result;
   result.window = query.window;

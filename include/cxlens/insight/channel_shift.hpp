@@ -84,14 +84,16 @@ struct ChannelShiftQuery {
   BootstrapOptions bootstrap;              ///< Bootstrap settings.
 
   /// Pseudo adoption date `j` (of `shift_pseudo_dates`) of a never-adopter: the adopters'
-  /// dates at the stratified quantiles (j + u) / K, u a hash of (seed, customer), so each
-  /// control stands at K dates spread like the adopters'.
+  /// dates at the stratified quantiles (j + u) / K, u a hash of (seed, the customer's key text),
+  /// so each control stands at K dates spread like the adopters' whatever log or partition the
+  /// customer is summarised in.
   [[nodiscard]] Timestamp pseudo_date(CustomerId customer, std::size_t j) const noexcept;
 };
 
 inline Timestamp ChannelShiftQuery::pseudo_date(CustomerId customer, std::size_t j) const noexcept {
-  const std::uint64_t h = detail::mix64(bootstrap.seed ^ 0x5bd1e995ULL ^
-                                        detail::mix64(customer + 0x632be59bd9b4e019ULL));
+  const std::uint64_t h = detail::mix64(
+      bootstrap.seed ^ 0x5bd1e995ULL ^
+      detail::mix64(customer_key_hash(log->customers().name(customer)) + 0x632be59bd9b4e019ULL));
   const double u = static_cast<double>(h >> 11) * 0x1.0p-53;
   const double q = (static_cast<double>(j) + u) / static_cast<double>(shift_pseudo_dates);
   const auto n = adoption_dates.size();
@@ -101,9 +103,12 @@ inline Timestamp ChannelShiftQuery::pseudo_date(CustomerId customer, std::size_t
 /// Replicate sums per bootstrap replicate (see `ChannelShiftSummary::replicates`).
 inline constexpr std::size_t shift_replicate_width = 7;
 
-/// Sums over a range of customers; merges by adding (per-customer groups concatenate).
+/// Per-customer groups keyed by customer and sums over a set of customers. Merging (summaries
+/// of disjoint customers, in any order) joins the rows sorted by customer and adds the sums:
+/// commutative exactly, associative up to floating-point rounding of the sums.
 struct ChannelShiftSummary {
-  std::vector<std::uint8_t> group;  ///< `ShiftGroup` of each customer of the range.
+  std::vector<CustomerId> customers;  ///< Customer id of each row, ascending.
+  std::vector<std::uint8_t> group;    ///< `ShiftGroup` of each customer.
   /// [adopter, control] x [customers, pre contacts, post contacts] in assisted channels.
   std::array<double, 6> sums{};
   /// All customers, calendar windows: assisted pre, assisted post, digital pre, digital post.
@@ -116,24 +121,34 @@ struct ChannelShiftSummary {
 
   /// Summary kind of the serialized bytes.
   static constexpr std::string_view summary_kind = "insight.channel_shift";
-  /// Versioned bytes (`cxlens/summary_io.hpp`), so summaries of customer ranges built in
-  /// other processes can be merged here, in customer order.
+  /// Payload layout of the bytes (2: rows keyed by customer, merged in any order).
+  static constexpr std::uint32_t format_version = 2;
+  /// Versioned bytes (`cxlens/summary_io.hpp`), so summaries of customers summarised in
+  /// other processes can be merged here, in any order.
   [[nodiscard]] std::string to_bytes() const {
-    return summary_bytes(summary_kind, group, sums, volume, adopted_assisted_post, group_counts,
-                         replicates);
+    return summary_bytes<format_version>(summary_kind, customers, group, sums, volume,
+                                         adopted_assisted_post, group_counts, replicates);
   }
   /// The summary `to_bytes` wrote; other kinds, versions or truncated bytes raise
   /// `InvalidArgument`.
   static ChannelShiftSummary from_bytes(std::string_view bytes) {
     ChannelShiftSummary s;
-    read_summary_bytes(bytes, summary_kind, s.group, s.sums, s.volume, s.adopted_assisted_post,
-                       s.group_counts, s.replicates);
+    read_summary_bytes<format_version>(bytes, summary_kind, s.customers, s.group, s.sums, s.volume,
+                                       s.adopted_assisted_post, s.group_counts, s.replicates);
+    check_customer_rows("insight.channel_shift", s.customers, s.group);
+    if (s.replicates.size() % shift_replicate_width != 0)
+      throw InvalidArgument("insight.channel_shift summary bytes: replicate sums are damaged");
     return s;
   }
 
-  /// Adds the summary of the customers that follow.
+  /// Adds the summary of other customers (any order; the same bootstrap replicates). Throws
+  /// `InvalidArgument` for another number of replicates or a shared customer.
   void merge(const ChannelShiftSummary& other) {
-    append_into(group, other.group);
+    if (!replicates.empty() && !other.replicates.empty() &&
+        replicates.size() != other.replicates.size())
+      throw InvalidArgument(
+          "channel_shift: summaries with other bootstrap replicates cannot be merged");
+    join_customer_rows("channel_shift", customers, other.customers, paired(group, other.group));
     for (std::size_t j = 0; j < sums.size(); ++j)
       sums[j] += other.sums[j];
     for (std::size_t j = 0; j < volume.size(); ++j)
@@ -252,6 +267,7 @@ inline ChannelShiftSummary summarise_channel_shift(const ChannelShiftQuery& quer
   const EventLog& log = *query.log;
   const std::uint32_t replicates = query.bootstrap.replicates;
   ChannelShiftSummary summary;
+  summary.customers = customer_range(first, last - first);
   summary.group.assign(last - first, 0);
   summary.replicates.assign(std::size_t{replicates} * shift_replicate_width, 0.0);
   std::vector<std::uint8_t> weights(replicates);
@@ -336,7 +352,7 @@ inline ChannelShiftSummary summarise_channel_shift(const ChannelShiftQuery& quer
       summary.sums[at + 2] += assisted_post;
     }
     if (replicates == 0 || (!in_did && moved_base == 0)) continue;
-    BootstrapWeights(query.bootstrap.seed, c).fill(weights);
+    BootstrapWeights(query.bootstrap.seed, *query.log, c).fill(weights);
     for (std::uint32_t b = 0; b < replicates; ++b) {
       const double w = weights[b];
       if (w == 0) continue;
@@ -410,6 +426,8 @@ inline std::array<double, 3> shift_estimates(const double* sums, double adopted_
 /// Finishes a merged summary.
 inline ChannelShiftResult finish_channel_shift(ChannelShiftSummary&& summary,
                                                const ChannelShiftQuery& query) {
+  if (summary.customers.size() != query.log->customer_count())
+    throw InvalidArgument("channel_shift: the merged summary does not cover the log's customers");
   ChannelShiftResult result;
   result.design = query.design;
   result.pre = query.pre;

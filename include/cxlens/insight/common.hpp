@@ -19,6 +19,7 @@
 #include <string_view>
 #include <thread>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "cxlens/error.hpp"
@@ -336,16 +337,32 @@ inline const std::array<std::uint8_t, 65536>& poisson1_table() {
 }
 }  // namespace detail
 
+/// A stable 64-bit hash of a customer key's text (FNV-1a, then mixed): the same key gives the
+/// same hash in every log, process and partitioning.
+constexpr std::uint64_t customer_key_hash(std::string_view key) noexcept {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (const char ch : key) {
+    h ^= static_cast<std::uint8_t>(ch);
+    h *= 0x100000001b3ULL;
+  }
+  return detail::mix64(h ^ key.size());
+}
+
 /// The Poisson(1) bootstrap weights of one customer: replicate b gives the customer weight
-/// `(*this)(b)`, a function of (seed, customer, b) only. Weights attached to customers rather
-/// than to positions make every replicate a sum over customers, so replicate summaries merge
-/// like any other summary and intervals do not depend on partitions or threads.
+/// `(*this)(b)`, a function of (seed, the customer's KEY text, b) only — not of the log's
+/// internal customer code, which differs between logs of different partitions. Weights
+/// attached to customers rather than to positions make every replicate a sum over customers,
+/// so replicate summaries merge like any other summary and intervals do not depend on
+/// partitions, buckets or threads.
 class BootstrapWeights {
  public:
-  /// The weights of `customer` under `seed`.
-  BootstrapWeights(std::uint64_t seed, CustomerId customer) noexcept
-      : base_(detail::mix64(seed ^ detail::mix64(customer + 0x9e3779b97f4a7c15ULL))),
+  /// The weights of the customer whose key is `key`, under `seed`.
+  BootstrapWeights(std::uint64_t seed, std::string_view key) noexcept
+      : base_(detail::mix64(seed ^ detail::mix64(customer_key_hash(key) + 0x9e3779b97f4a7c15ULL))),
         table_(&detail::poisson1_table()) {}
+  /// The weights of customer `customer` of `log` (by its key text).
+  BootstrapWeights(std::uint64_t seed, const EventLog& log, CustomerId customer)
+      : BootstrapWeights(seed, log.customers().name(customer)) {}
   /// The weight in replicate `replicate`.
   [[nodiscard]] std::uint32_t operator()(std::uint32_t replicate) const noexcept {
     return (*table_)[bits(replicate / 4) >> (16 * (replicate % 4)) & 0xffff];
@@ -558,6 +575,47 @@ void reorder(std::vector<T>& column, const std::vector<std::size_t>& order) {
   for (const std::size_t i : order)
     sorted.push_back(column[i]);
   column = std::move(sorted);
+}
+
+/// A per-customer column of a summary and the same column of another, for `join_customer_rows`.
+template <class T>
+std::pair<std::vector<T>&, const std::vector<T>&> paired(std::vector<T>& mine,
+                                                         const std::vector<T>& theirs) noexcept {
+  return {mine, theirs};
+}
+
+/// Joins the per-customer rows of another summary into a summary's: appends `other_customers`
+/// and every column pair `(mine, theirs)`, then sorts all by customer. The result does not
+/// depend on the order of merges (associative and commutative); throws `InvalidArgument`
+/// naming `what` when a customer is in both or a column's length differs from its customers'.
+template <class... Columns>
+void join_customer_rows(std::string_view what, std::vector<CustomerId>& customers,
+                        const std::vector<CustomerId>& other_customers,
+                        std::pair<Columns&, const Columns&>... columns) {
+  const bool aligned = ((columns.first.size() == customers.size() &&
+                         columns.second.size() == other_customers.size()) &&
+                        ...);
+  if (!aligned)
+    throw InvalidArgument(std::string(what) +
+                          ": summary columns differ in length from their customers");
+  append_into(customers, other_customers);
+  (append_into(columns.first, columns.second), ...);
+  const auto order = customer_order(customers, what);
+  reorder(customers, order);
+  (reorder(columns.first, order), ...);
+}
+
+/// Throws `InvalidArgument` naming `what` unless every per-customer column of a summary read
+/// from bytes has one value per row of `customers`.
+template <class... Columns>
+void check_customer_rows(std::string_view what, const std::vector<CustomerId>& customers,
+                         const Columns&... columns) {
+  if (!((columns.size() == customers.size()) && ...))
+    throw InvalidArgument(std::string(what) + " summary bytes: column lengths differ");
+  if (!std::is_sorted(customers.begin(), customers.end()) ||
+      std::adjacent_find(customers.begin(), customers.end()) != customers.end())
+    throw InvalidArgument(std::string(what) +
+                          " summary bytes: customers are not strictly ascending");
 }
 
 }  // namespace cxlens::insight

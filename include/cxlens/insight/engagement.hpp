@@ -238,7 +238,7 @@ inline EngagementSummary summarise_engagement(const EngagementQuery& query, Cust
       s.sums[loyal_at + 1] += bought_after ? 1.0 : 0.0;
     }
     if (replicates == 0) continue;
-    BootstrapWeights(query.bootstrap.seed, c).fill(weights);
+    BootstrapWeights(query.bootstrap.seed, *query.log, c).fill(weights);
     for (std::uint32_t b = 0; b < replicates; ++b) {
       const double w = weights[b];
       if (w == 0) continue;

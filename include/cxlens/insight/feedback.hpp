@@ -67,8 +67,11 @@ struct FeedbackQuery {
   float promoter_min = 9;         ///< Promoter threshold.
 };
 
-/// Counts for a range of customers.
+/// Counts and per-customer columns keyed by customer of a set of customers. Merging
+/// (summaries of disjoint customers, in any order) joins the rows sorted by customer and adds
+/// the counts: commutative exactly, associative up to floating-point rounding of revenue sums.
 struct FeedbackSummary {
+  std::vector<CustomerId> customers;       ///< Customer id of each row, ascending.
   std::uint64_t present = 0;               ///< Customers with events in the window.
   std::vector<std::uint64_t> invitations;  ///< Per channel: invitations (rate-eligible).
   std::vector<std::uint64_t> responses;    ///< Per channel: of them, answered.
@@ -84,25 +87,38 @@ struct FeedbackSummary {
 
   /// Summary kind of the serialized bytes.
   static constexpr std::string_view summary_kind = "insight.feedback";
-  /// Versioned bytes (`cxlens/summary_io.hpp`), so summaries of customer ranges built in
-  /// other processes can be merged here, in customer order.
+  /// Payload layout of the bytes (2: rows keyed by customer, merged in any order).
+  static constexpr std::uint32_t format_version = 2;
+  /// Versioned bytes (`cxlens/summary_io.hpp`), so summaries of customers summarised in
+  /// other processes can be merged here, in any order.
   [[nodiscard]] std::string to_bytes() const {
-    return summary_bytes(summary_kind, present, invitations, responses, invited, by_recent_invited,
-                         by_recent_responded, sentiment, last_score, customer_invitations,
-                         customer_responses);
+    return summary_bytes<format_version>(summary_kind, customers, present, invitations, responses,
+                                         invited, by_recent_invited, by_recent_responded, sentiment,
+                                         last_score, customer_invitations, customer_responses);
   }
   /// The summary `to_bytes` wrote; other kinds, versions or truncated bytes raise
   /// `InvalidArgument`.
   static FeedbackSummary from_bytes(std::string_view bytes) {
     FeedbackSummary s;
-    read_summary_bytes(bytes, summary_kind, s.present, s.invitations, s.responses, s.invited,
-                       s.by_recent_invited, s.by_recent_responded, s.sentiment, s.last_score,
-                       s.customer_invitations, s.customer_responses);
+    read_summary_bytes<format_version>(bytes, summary_kind, s.customers, s.present, s.invitations,
+                                       s.responses, s.invited, s.by_recent_invited,
+                                       s.by_recent_responded, s.sentiment, s.last_score,
+                                       s.customer_invitations, s.customer_responses);
+    check_customer_rows("insight.feedback", s.customers, s.last_score, s.customer_invitations,
+                        s.customer_responses);
+    if (s.responses.size() != s.invitations.size() || s.invited.size() != s.invitations.size())
+      throw InvalidArgument("insight.feedback summary bytes: column lengths differ");
     return s;
   }
 
-  /// Adds the summary of the customers that follow.
+  /// Adds the summary of other customers (any order). Throws `InvalidArgument` for another
+  /// channel catalog or a shared customer.
   void merge(const FeedbackSummary& other) {
+    if (other.invitations.size() != invitations.size())
+      throw InvalidArgument("feedback: summaries of other channel catalogs cannot be merged");
+    join_customer_rows("feedback", customers, other.customers, paired(last_score, other.last_score),
+                       paired(customer_invitations, other.customer_invitations),
+                       paired(customer_responses, other.customer_responses));
     present += other.present;
     for (std::size_t ch = 0; ch < invitations.size(); ++ch) {
       invitations[ch] += other.invitations[ch];
@@ -116,9 +132,6 @@ struct FeedbackSummary {
     for (std::size_t g = 0; g < 3; ++g)
       for (std::size_t j = 0; j < 5; ++j)
         sentiment[g][j] += other.sentiment[g][j];
-    append_into(last_score, other.last_score);
-    append_into(customer_invitations, other.customer_invitations);
-    append_into(customer_responses, other.customer_responses);
   }
 };
 
@@ -157,6 +170,7 @@ inline FeedbackSummary summarise_feedback(const FeedbackQuery& query, CustomerId
   s.invitations.assign(channels, 0);
   s.responses.assign(channels, 0);
   s.invited.assign(channels, 0);
+  s.customers = customer_range(first, n);
   s.last_score.assign(n, std::nanf(""));
   s.customer_invitations.assign(n, 0);
   s.customer_responses.assign(n, 0);
@@ -310,6 +324,8 @@ inline std::array<double, 5> fit_fatigue(std::span<const std::uint64_t> invited,
 /// Finishes a merged summary.
 inline FeedbackResult finish_feedback(FeedbackSummary&& s, const FeedbackQuery& query,
                                       double confidence) {
+  if (s.customers.size() != query.log->customer_count())
+    throw InvalidArgument("feedback: the merged summary does not cover the log's customers");
   const EventLog& log = *query.log;
   FeedbackResult result;
   result.window = query.window;
@@ -401,7 +417,9 @@ struct ServiceMetricsQuery {
   Timestamp repeat_ns = 0;                 ///< The repeat window.
 };
 
-/// Per-channel counts and resolve times for a range of customers.
+/// Per-channel counts and resolve times (kept sorted: a multiset) of a set of customers.
+/// Merging (summaries of disjoint customers, in any order) adds the counts and merges the
+/// sorted resolve times: associative and commutative exactly (equal bytes).
 struct ServiceMetricsSummary {
   std::vector<std::uint64_t> scored;              ///< Scored CSAT interactions.
   std::vector<double> score_sum;                  ///< Their scores, summed.
@@ -416,24 +434,41 @@ struct ServiceMetricsSummary {
 
   /// Summary kind of the serialized bytes.
   static constexpr std::string_view summary_kind = "insight.service_metrics";
-  /// Versioned bytes (`cxlens/summary_io.hpp`), so summaries of customer ranges built in
-  /// other processes can be merged here, in customer order.
+  /// Payload layout of the bytes (2: resolve times sorted, merged in any order).
+  static constexpr std::uint32_t format_version = 2;
+  /// Versioned bytes (`cxlens/summary_io.hpp`), so summaries of customers summarised in
+  /// other processes can be merged here, in any order.
   [[nodiscard]] std::string to_bytes() const {
-    return summary_bytes(summary_kind, scored, score_sum, satisfied, opened, resolved,
-                         goal_eligible, within_goal, resolve_hours, fcr_contacts, fcr_resolved);
+    return summary_bytes<format_version>(summary_kind, scored, score_sum, satisfied, opened,
+                                         resolved, goal_eligible, within_goal, resolve_hours,
+                                         fcr_contacts, fcr_resolved);
   }
   /// The summary `to_bytes` wrote; other kinds, versions or truncated bytes raise
   /// `InvalidArgument`.
   static ServiceMetricsSummary from_bytes(std::string_view bytes) {
     ServiceMetricsSummary s;
-    read_summary_bytes(bytes, summary_kind, s.scored, s.score_sum, s.satisfied, s.opened,
-                       s.resolved, s.goal_eligible, s.within_goal, s.resolve_hours, s.fcr_contacts,
-                       s.fcr_resolved);
+    read_summary_bytes<format_version>(bytes, summary_kind, s.scored, s.score_sum, s.satisfied,
+                                       s.opened, s.resolved, s.goal_eligible, s.within_goal,
+                                       s.resolve_hours, s.fcr_contacts, s.fcr_resolved);
+    const std::size_t channels = s.scored.size();
+    for (const auto* column : {&s.satisfied, &s.opened, &s.resolved, &s.goal_eligible,
+                               &s.within_goal, &s.fcr_contacts, &s.fcr_resolved})
+      if (column->size() != channels)
+        throw InvalidArgument("insight.service_metrics summary bytes: column lengths differ");
+    if (s.score_sum.size() != channels || s.resolve_hours.size() != channels)
+      throw InvalidArgument("insight.service_metrics summary bytes: column lengths differ");
+    for (const auto& hours : s.resolve_hours)
+      if (!std::is_sorted(hours.begin(), hours.end()))
+        throw InvalidArgument("insight.service_metrics summary bytes: resolve times unsorted");
     return s;
   }
 
-  /// Adds the summary of the customers that follow.
+  /// Adds the summary of other customers (any order). Throws `InvalidArgument` for another
+  /// channel catalog.
   void merge(const ServiceMetricsSummary& other) {
+    if (other.scored.size() != scored.size())
+      throw InvalidArgument(
+          "service_metrics: summaries of other channel catalogs cannot be merged");
     for (std::size_t ch = 0; ch < scored.size(); ++ch) {
       scored[ch] += other.scored[ch];
       score_sum[ch] += other.score_sum[ch];
@@ -442,7 +477,10 @@ struct ServiceMetricsSummary {
       resolved[ch] += other.resolved[ch];
       goal_eligible[ch] += other.goal_eligible[ch];
       within_goal[ch] += other.within_goal[ch];
-      append_into(resolve_hours[ch], other.resolve_hours[ch]);
+      auto& hours = resolve_hours[ch];
+      const auto middle = static_cast<std::ptrdiff_t>(hours.size());
+      append_into(hours, other.resolve_hours[ch]);
+      std::inplace_merge(hours.begin(), hours.begin() + middle, hours.end());
       fcr_contacts[ch] += other.fcr_contacts[ch];
       fcr_resolved[ch] += other.fcr_resolved[ch];
     }
@@ -541,6 +579,8 @@ inline ServiceMetricsSummary summarise_service_metrics(const ServiceMetricsQuery
       }
     }
   }
+  for (auto& hours : s.resolve_hours)  // a multiset: sorted, so merges are order-free
+    std::sort(hours.begin(), hours.end());
   return s;
 }
 

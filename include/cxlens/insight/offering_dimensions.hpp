@@ -57,8 +57,12 @@ struct OfferingDimensionsQuery {
 /// Per-set sums kept per replicate: customers, value, retained.
 inline constexpr std::size_t dimension_replicate_width = dimension_set_count * 3;
 
-/// Per-customer columns and per-set counts for a range of customers.
+/// Per-customer columns keyed by customer and per-set counts and sums of a set of customers.
+/// Merging (summaries of disjoint customers, in any order) joins the rows sorted by customer
+/// and adds counts and sums: commutative exactly, associative up to floating-point rounding
+/// of the value sums.
 struct OfferingDimensionsSummary {
+  std::vector<CustomerId> customers;  ///< Customer id of each row, ascending.
   std::vector<std::uint8_t> set;      ///< Dimensions engaged up to the window's end.
   std::vector<double> value;          ///< Value (NaN unknown).
   std::vector<float> retained;        ///< Retained (0/1, or a probability; NaN unknown).
@@ -71,27 +75,38 @@ struct OfferingDimensionsSummary {
 
   /// Summary kind of the serialized bytes.
   static constexpr std::string_view summary_kind = "insight.offering_dimensions";
-  /// Versioned bytes (`cxlens/summary_io.hpp`), so summaries of customer ranges built in
-  /// other processes can be merged here, in customer order.
+  /// Payload layout of the bytes (2: rows keyed by customer, merged in any order).
+  static constexpr std::uint32_t format_version = 2;
+  /// Versioned bytes (`cxlens/summary_io.hpp`), so summaries of customers summarised in
+  /// other processes can be merged here, in any order.
   [[nodiscard]] std::string to_bytes() const {
-    return summary_bytes(summary_kind, set, value, retained, present, transitions, reached, sums,
-                         replicates);
+    return summary_bytes<format_version>(summary_kind, customers, set, value, retained, present,
+                                         transitions, reached, sums, replicates);
   }
   /// The summary `to_bytes` wrote; other kinds, versions or truncated bytes raise
   /// `InvalidArgument`.
   static OfferingDimensionsSummary from_bytes(std::string_view bytes) {
     OfferingDimensionsSummary s;
-    read_summary_bytes(bytes, summary_kind, s.set, s.value, s.retained, s.present, s.transitions,
-                       s.reached, s.sums, s.replicates);
+    read_summary_bytes<format_version>(bytes, summary_kind, s.customers, s.set, s.value, s.retained,
+                                       s.present, s.transitions, s.reached, s.sums, s.replicates);
+    check_customer_rows("insight.offering_dimensions", s.customers, s.set, s.value, s.retained,
+                        s.present);
+    if (s.replicates.size() % dimension_replicate_width != 0)
+      throw InvalidArgument(
+          "insight.offering_dimensions summary bytes: replicate sums are damaged");
     return s;
   }
 
-  /// Adds the summary of the customers that follow.
+  /// Adds the summary of other customers (any order; the same bootstrap replicates). Throws
+  /// `InvalidArgument` for another number of replicates or a shared customer.
   void merge(const OfferingDimensionsSummary& other) {
-    append_into(set, other.set);
-    append_into(value, other.value);
-    append_into(retained, other.retained);
-    append_into(present, other.present);
+    if (!replicates.empty() && !other.replicates.empty() &&
+        replicates.size() != other.replicates.size())
+      throw InvalidArgument(
+          "offering_dimensions: summaries with other bootstrap replicates cannot be merged");
+    join_customer_rows("offering_dimensions", customers, other.customers, paired(set, other.set),
+                       paired(value, other.value), paired(retained, other.retained),
+                       paired(present, other.present));
     for (std::size_t j = 0; j < transitions.size(); ++j)
       transitions[j] += other.transitions[j];
     for (std::size_t j = 0; j < reached.size(); ++j)
@@ -132,6 +147,7 @@ inline OfferingDimensionsSummary summarise_offering_dimensions(const OfferingDim
   const std::size_t n = last - first;
   const std::uint32_t replicates = query.bootstrap.replicates;
   OfferingDimensionsSummary s;
+  s.customers = customer_range(first, n);
   s.set.assign(n, 0);
   s.value.assign(n, std::nan(""));
   s.retained.assign(n, std::nanf(""));
@@ -188,7 +204,7 @@ inline OfferingDimensionsSummary summarise_offering_dimensions(const OfferingDim
     s.sums[set * 3 + 1] += value;
     s.sums[set * 3 + 2] += retained;
     if (replicates == 0) continue;
-    BootstrapWeights(query.bootstrap.seed, c).fill(weights);
+    BootstrapWeights(query.bootstrap.seed, *query.log, c).fill(weights);
     for (std::uint32_t b = 0; b < replicates; ++b) {
       const double w = weights[b];
       if (w == 0) continue;
@@ -244,6 +260,9 @@ struct OfferingDimensionsResult {
 inline OfferingDimensionsResult finish_offering_dimensions(OfferingDimensionsSummary&& s,
                                                            const OfferingDimensionsQuery& query,
                                                            std::uint32_t min_support) {
+  if (s.customers.size() != query.log->customer_count())
+    throw InvalidArgument(
+        "offering_dimensions: the merged summary does not cover the log's customers");
   OfferingDimensionsResult result;
   result.window = query.window;
   for (std::size_t i = 0; i < s.present.size(); ++i) {

@@ -54,8 +54,12 @@ struct ProfitabilityQuery {
   std::vector<std::uint8_t> cost_type;  ///< Whether each event type costs.
 };
 
-/// Per-customer columns, per-channel and per-journey totals for a range of customers.
+/// Per-customer columns keyed by customer, per-channel and per-journey totals of a set of
+/// customers. Merging (summaries of disjoint customers, in any order) joins the rows sorted by
+/// customer, adds channel totals and adds journeys of one case: commutative exactly,
+/// associative up to floating-point rounding of revenue and cost sums.
 struct ProfitabilitySummary {
+  std::vector<CustomerId> customers;            ///< Customer id of each row, ascending.
   std::vector<double> revenue;                  ///< Per customer.
   std::vector<double> cost;                     ///< Per customer: known cost.
   std::vector<std::uint32_t> contacts;          ///< Per customer: costed events.
@@ -69,30 +73,43 @@ struct ProfitabilitySummary {
 
   /// Summary kind of the serialized bytes.
   static constexpr std::string_view summary_kind = "insight.profitability";
-  /// Versioned bytes (`cxlens/summary_io.hpp`), so summaries of customer ranges built in
-  /// other processes can be merged here, in customer order.
+  /// Payload layout of the bytes (2: rows keyed by customer, merged in any order).
+  static constexpr std::uint32_t format_version = 2;
+  /// Versioned bytes (`cxlens/summary_io.hpp`), so summaries of customers summarised in
+  /// other processes can be merged here, in any order.
   [[nodiscard]] std::string to_bytes() const {
-    return summary_bytes(summary_kind, revenue, cost, contacts, unknown_cost, present,
-                         channel_revenue, channel_cost, channel_contacts, channel_unknown,
-                         journeys);
+    return summary_bytes<format_version>(summary_kind, customers, revenue, cost, contacts,
+                                         unknown_cost, present, channel_revenue, channel_cost,
+                                         channel_contacts, channel_unknown, journeys);
   }
   /// The summary `to_bytes` wrote; other kinds, versions or truncated bytes raise
   /// `InvalidArgument`.
   static ProfitabilitySummary from_bytes(std::string_view bytes) {
     ProfitabilitySummary s;
-    read_summary_bytes(bytes, summary_kind, s.revenue, s.cost, s.contacts, s.unknown_cost,
-                       s.present, s.channel_revenue, s.channel_cost, s.channel_contacts,
-                       s.channel_unknown, s.journeys);
+    read_summary_bytes<format_version>(
+        bytes, summary_kind, s.customers, s.revenue, s.cost, s.contacts, s.unknown_cost, s.present,
+        s.channel_revenue, s.channel_cost, s.channel_contacts, s.channel_unknown, s.journeys);
+    check_customer_rows("insight.profitability", s.customers, s.revenue, s.cost, s.contacts,
+                        s.unknown_cost, s.present);
+    const std::size_t channels = s.channel_revenue.size();
+    if (s.channel_cost.size() != channels || s.channel_contacts.size() != channels ||
+        s.channel_unknown.size() != channels)
+      throw InvalidArgument("insight.profitability summary bytes: column lengths differ");
+    for (std::size_t j = 1; j < s.journeys.size(); ++j)
+      if (!(s.journeys[j - 1].case_id < s.journeys[j].case_id))
+        throw InvalidArgument("insight.profitability summary bytes: journeys out of order");
     return s;
   }
 
-  /// Adds the summary of the customers that follow (journeys of one case are added up).
+  /// Adds the summary of other customers (any order; journeys of one case are added up,
+  /// the first customer of a case being the smaller id). Throws `InvalidArgument` for another
+  /// channel catalog or a shared customer.
   void merge(const ProfitabilitySummary& other) {
-    append_into(revenue, other.revenue);
-    append_into(cost, other.cost);
-    append_into(contacts, other.contacts);
-    append_into(unknown_cost, other.unknown_cost);
-    append_into(present, other.present);
+    if (other.channel_revenue.size() != channel_revenue.size())
+      throw InvalidArgument("profitability: summaries of other channel catalogs cannot be merged");
+    join_customer_rows("profitability", customers, other.customers, paired(revenue, other.revenue),
+                       paired(cost, other.cost), paired(contacts, other.contacts),
+                       paired(unknown_cost, other.unknown_cost), paired(present, other.present));
     for (std::size_t ch = 0; ch < channel_revenue.size(); ++ch) {
       channel_revenue[ch] += other.channel_revenue[ch];
       channel_cost[ch] += other.channel_cost[ch];
@@ -115,6 +132,7 @@ struct ProfitabilitySummary {
         sum.revenue += more.revenue;
         sum.cost += more.cost;
         sum.unknown_cost += more.unknown_cost;
+        sum.customer = std::min(sum.customer, more.customer);
         merged.push_back(sum);
       }
     }
@@ -143,6 +161,7 @@ inline ProfitabilitySummary summarise_profitability(const ProfitabilityQuery& qu
   const std::size_t channels = log.channels().size();
   const auto cases = log.case_column();
   ProfitabilitySummary s;
+  s.customers = customer_range(first, n);
   s.revenue.assign(n, 0.0);
   s.cost.assign(n, 0.0);
   s.contacts.assign(n, 0);
@@ -252,6 +271,8 @@ struct ProfitabilityResult {
 inline ProfitabilityResult finish_profitability(ProfitabilitySummary&& s,
                                                 const ProfitabilityQuery& query,
                                                 std::uint32_t curve_points) {
+  if (s.customers.size() != query.log->customer_count())
+    throw InvalidArgument("profitability: the merged summary does not cover the log's customers");
   const EventLog& log = *query.log;
   ProfitabilityResult result;
   result.window = query.window;
